@@ -1,0 +1,52 @@
+"""quartlike: an async web framework that speaks the Flask API, served over ASGI."""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import HTTPException as HTTPException
+
+from .app import Quart as Quart
+from .config import Config as Config
+from .ctx import AppContext as AppContext
+from .ctx import RequestContext as RequestContext
+from .globals import current_app as current_app
+from .globals import g as g
+from .globals import request as request
+from .helpers import abort as abort
+from .helpers import after_this_request as after_this_request
+from .helpers import copy_current_request_context as copy_current_request_context
+from .helpers import get_debug_flag as get_debug_flag
+from .helpers import has_app_context as has_app_context
+from .helpers import has_request_context as has_request_context
+from .helpers import make_response as make_response
+from .helpers import redirect as redirect
+from .helpers import url_for as url_for
+from .json import jsonify as jsonify
+from .sync import run_sync as run_sync
+from .wrappers import Request as Request
+from .wrappers import Response as Response
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AppContext",
+    "Config",
+    "HTTPException",
+    "Quart",
+    "Request",
+    "RequestContext",
+    "Response",
+    "abort",
+    "after_this_request",
+    "copy_current_request_context",
+    "current_app",
+    "g",
+    "get_debug_flag",
+    "has_app_context",
+    "has_request_context",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "request",
+    "run_sync",
+    "url_for",
+]

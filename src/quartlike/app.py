@@ -1,0 +1,544 @@
+"""The application object: configuration, registration, contexts and serving.
+
+What happens to a request once it arrives lives in :mod:`quartlike.dispatch`
+(the pipeline, mixed into :class:`Quart`), and what speaks ASGI lives in
+:mod:`quartlike.asgi`. This module wires them together.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import os
+import sys
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from urllib.parse import quote as _url_quote
+
+from werkzeug.datastructures import ImmutableDict
+from werkzeug.exceptions import Aborter
+from werkzeug.routing import BuildError
+from werkzeug.routing import Map
+from werkzeug.routing import MapAdapter
+from werkzeug.routing import Rule
+from werkzeug.utils import cached_property
+from werkzeug.utils import redirect as _wz_redirect
+
+from .config import DEFAULT_CONFIG
+from .config import Config
+from .config import ConfigAttribute
+from .ctx import AppContext
+from .ctx import RequestContext
+from .ctx import _AppCtxGlobals
+from .dispatch import DispatchMixin
+from .globals import _cv_app
+from .globals import _cv_request
+from .helpers import get_debug_flag
+from .json.provider import DefaultJSONProvider
+from .json.provider import JSONProvider
+from .logging import create_logger
+from .scaffold import Scaffold
+from .scaffold import endpoint_from_view_func
+from .scaffold import setupmethod
+from .typing import ASGIReceiveCallable
+from .typing import ASGISendCallable
+from .typing import LifespanCallable
+from .typing import RouteCallable
+from .typing import Scope
+from .typing import TeardownCallable
+from .typing import WhileServingCallable
+from .wrappers.request import Request
+from .wrappers.response import Response
+
+if t.TYPE_CHECKING:
+    import logging
+
+    from .testing import QuartClient
+
+T_teardown = t.TypeVar("T_teardown", bound=TeardownCallable)
+T_lifespan = t.TypeVar("T_lifespan", bound=LifespanCallable)
+T_while = t.TypeVar("T_while", bound=WhileServingCallable)
+
+
+def _make_timedelta(value: timedelta | int) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=value)
+
+
+class Quart(DispatchMixin, Scaffold):
+    """The application: an ASGI 3 callable that speaks Flask's API.
+
+    :param import_name: the name of the application's module, usually
+        ``__name__``; used to find ``root_path``, templates and static files.
+    :param static_url_path: the URL prefix of the static route.
+    :param static_folder: the folder of static files, relative to ``root_path``.
+    :param static_host: the host of the static route, with ``host_matching``.
+    :param host_matching: match rules on the request host (``Rule(host=...)``).
+    :param subdomain_matching: match rules on the subdomain of ``SERVER_NAME``.
+    :param template_folder: the folder of templates, relative to ``root_path``.
+    :param instance_path: the instance folder; defaults to ``instance/`` beside the app.
+    :param instance_relative_config: resolve config file names against the instance folder.
+    :param root_path: overrides the folder derived from ``import_name``.
+    """
+
+    #: Collaborator classes, swappable by subclasses or assignment.
+    request_class: type[Request] = Request
+    response_class: type[Response] = Response
+    url_rule_class: type[Rule] = Rule
+    url_map_class: type[Map] = Map
+    config_class: type[Config] = Config
+    app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
+    json_provider_class: type[JSONProvider] = DefaultJSONProvider
+    aborter_class: type[Aborter] = Aborter
+    test_client_class: type[QuartClient] | None = None
+
+    #: The defaults every new app's config starts from.
+    default_config: ImmutableDict[str, t.Any] = ImmutableDict(DEFAULT_CONFIG)
+
+    testing: ConfigAttribute[bool] = ConfigAttribute("TESTING")
+    secret_key: ConfigAttribute[str | bytes | None] = ConfigAttribute("SECRET_KEY")
+    permanent_session_lifetime: ConfigAttribute[timedelta] = ConfigAttribute(
+        "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta
+    )
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
+        template_folder: str | os.PathLike[str] | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+            root_path=root_path,
+        )
+        if instance_path is None:
+            instance_path = self.auto_find_instance_path()
+        elif not os.path.isabs(instance_path):
+            raise ValueError(
+                "If an instance path is provided it must be absolute. A relative path was"
+                " given instead."
+            )
+        self.instance_path = instance_path
+        self.config = self.make_config(instance_relative_config)
+        self.json: JSONProvider = self.json_provider_class(self)
+        self.aborter = self.aborter_class()
+        self.url_map = self.url_map_class(host_matching=host_matching)
+        self.subdomain_matching = subdomain_matching
+        self.static_host = static_host
+
+        self.url_build_error_handlers: list[
+            cabc.Callable[[Exception, str, dict[str, t.Any]], str]
+        ] = []
+        self.teardown_appcontext_funcs: list[TeardownCallable] = []
+        self.before_serving_funcs: list[LifespanCallable] = []
+        self.after_serving_funcs: list[LifespanCallable] = []
+        self.while_serving_gens: list[WhileServingCallable] = []
+        #: Extensions keep their state here, keyed by a name of their choosing.
+        self.extensions: dict[str, t.Any] = {}
+        #: Registered blueprints by name.
+        self.blueprints: dict[str, t.Any] = {}
+
+        self._executor: ThreadPoolExecutor | None = None
+        self._init_dispatch()
+
+    # -- identity and configuration ----------------------------------------------
+
+    @cached_property
+    def name(self) -> str:
+        """The app's name: ``import_name``, or the script's name when run as ``__main__``."""
+        if self.import_name == "__main__":
+            fn = getattr(sys.modules["__main__"], "__file__", None)
+            if fn is None:
+                return "__main__"
+            return str(os.path.splitext(os.path.basename(fn))[0])
+        return self.import_name
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode (``DEBUG``): detailed errors and propagated exceptions."""
+        return bool(self.config["DEBUG"])
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self.config["DEBUG"] = value
+
+    def make_config(self, instance_relative: bool = False) -> Config:
+        """Create the config object, seeded from :attr:`default_config`."""
+        root_path = self.instance_path if instance_relative else self.root_path
+        defaults = dict(self.default_config)
+        defaults["DEBUG"] = get_debug_flag()
+        return self.config_class(root_path, defaults)
+
+    def auto_find_instance_path(self) -> str:
+        """The default instance folder: ``instance/`` beside the app's module or package."""
+        return os.path.join(self.root_path, "instance")
+
+    @cached_property
+    def logger(self) -> logging.Logger:
+        """The app's :mod:`logging` logger, named after the app."""
+        return create_logger(self)
+
+    @property
+    def got_first_request(self) -> bool:
+        """Whether the app has started handling requests (setup is then closed)."""
+        return self._got_first_request
+
+    # -- sync code -----------------------------------------------------------------
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The bounded thread pool (``SYNC_WORKERS`` threads) that runs sync callables."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.config["SYNC_WORKERS"],
+                thread_name_prefix=f"quartlike-{self.name}",
+            )
+        return self._executor
+
+    # -- routing -------------------------------------------------------------------
+
+    @setupmethod
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: RouteCallable | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Register a URL rule and its view; the non-decorator form of :meth:`route`."""
+        if endpoint is None:
+            endpoint = endpoint_from_view_func(view_func)
+        options["endpoint"] = endpoint
+        methods = options.pop("methods", None)
+        if methods is None:
+            methods = getattr(view_func, "methods", None) or ("GET",)
+        if isinstance(methods, str):
+            raise TypeError(
+                "'methods' must be a list of method names, for example"
+                ' @app.route("/", methods=["POST"]), not a string.'
+            )
+        methods = {item.upper() for item in methods}
+        required_methods = set(getattr(view_func, "required_methods", ()))
+        if provide_automatic_options is None:
+            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
+        if provide_automatic_options is None:
+            if "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]:
+                provide_automatic_options = True
+                required_methods.add("OPTIONS")
+            else:
+                provide_automatic_options = False
+        methods |= required_methods
+
+        rule_obj = self.url_rule_class(rule, methods=methods, **options)
+        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
+        self.url_map.add(rule_obj)
+        if view_func is not None:
+            old_func = self.view_functions.get(endpoint)
+            if old_func is not None and old_func != view_func:
+                raise AssertionError(
+                    f"The view function for endpoint {endpoint!r} would be overwritten by"
+                    f" {view_func!r}. Give one of them another endpoint name."
+                )
+            self.view_functions[endpoint] = view_func
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Bind the URL map to a request (for matching and building) or to ``SERVER_NAME``.
+
+        Raises a 400 ``SecurityError`` when the request's Host is not in
+        ``TRUSTED_HOSTS``.
+        """
+        if request is not None:
+            trusted_hosts = self.config["TRUSTED_HOSTS"]
+            if trusted_hosts is not None:
+                request.trusted_hosts = trusted_hosts
+            host = request.host.lower()  # validates against trusted_hosts
+            subdomain: str | None = None
+            server_name: str | None = self.config["SERVER_NAME"]
+            if self.url_map.host_matching:
+                server_name = None
+            elif not self.subdomain_matching:
+                subdomain = self.url_map.default_subdomain or ""
+            scheme = request.scheme
+            if server_name is None:
+                server_name = host
+            else:
+                server_name = server_name.lower()
+                if scheme in {"http", "ws"} and server_name.endswith(":80"):
+                    server_name = server_name[:-3]
+                elif scheme in {"https", "wss"} and server_name.endswith(":443"):
+                    server_name = server_name[:-4]
+            if subdomain is None and not self.url_map.host_matching:
+                current = host.split(".")
+                real = server_name.split(".")
+                offset = -len(real)
+                if current[offset:] != real:
+                    subdomain = "<invalid>"
+                else:
+                    subdomain = ".".join(filter(None, current[:offset]))
+            return self.url_map.bind(
+                server_name,
+                request.root_path or "/",
+                subdomain,
+                scheme,
+                request.method,
+                request.path,
+                query_args=request.query_string.decode("latin-1"),
+            )
+        if self.config["SERVER_NAME"] is not None:
+            return self.url_map.bind(
+                self.config["SERVER_NAME"],
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+            )
+        return None
+
+    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
+        """Run the ``url_defaults`` functions of the app and of the endpoint's blueprints."""
+        names: list[str | None] = [None]
+        if "." in endpoint:
+            parts = endpoint.rpartition(".")[0].split(".")
+            names.extend(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        for name in names:
+            if name in self.url_default_functions:
+                for func in self.url_default_functions[name]:
+                    func(endpoint, values)
+
+    def handle_url_build_error(
+        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
+    ) -> str:
+        """Give :attr:`url_build_error_handlers` a chance to build the URL, else re-raise."""
+        for handler in self.url_build_error_handlers:
+            try:
+                rv = handler(error, endpoint, values)
+            except BuildError as e:
+                error = e
+            else:
+                if rv is not None:
+                    return rv
+        if error is sys.exc_info()[1]:
+            raise
+        raise error
+
+    def url_for(
+        self,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: t.Any,
+    ) -> str:
+        """Build the URL of ``endpoint``; see :func:`quartlike.url_for`."""
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            url_adapter = req_ctx.url_adapter
+            blueprint_name = req_ctx.request.blueprint
+            if endpoint[:1] == ".":
+                if blueprint_name is not None:
+                    endpoint = f"{blueprint_name}{endpoint}"
+                else:
+                    endpoint = endpoint[1:]
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None:
+                url_adapter = app_ctx.url_adapter
+            else:
+                url_adapter = self.create_url_adapter(None)
+            if url_adapter is None:
+                raise RuntimeError(
+                    "Cannot build a URL outside a request without SERVER_NAME: set"
+                    " app.config['SERVER_NAME'] (and APPLICATION_ROOT and"
+                    " PREFERRED_URL_SCHEME as needed), or build it inside a request."
+                )
+            if _external is None:
+                _external = True
+        if url_adapter is None:
+            raise RuntimeError("This request has no URL adapter (its Host was rejected).")
+        if _scheme is not None and not _external:
+            raise ValueError("'_scheme' only makes sense with '_external=True'.")
+        self.inject_url_defaults(endpoint, values)
+        try:
+            rv = url_adapter.build(
+                endpoint,
+                values,
+                method=_method,
+                url_scheme=_scheme,
+                force_external=_external,
+            )
+        except BuildError as error:
+            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
+            return self.handle_url_build_error(error, endpoint, values)
+        if _anchor is not None:
+            rv = f"{rv}#{_url_quote(_anchor, safe='%!#$&' + chr(39) + '()*+,/:;=?@')}"
+        return rv
+
+    def redirect(self, location: str, code: int = 302) -> Response:
+        """A redirect response to ``location`` (``Location`` header and a small HTML body)."""
+        return t.cast(Response, _wz_redirect(location, code, Response=self.response_class))  # type: ignore[arg-type]
+
+    # -- hooks only the app has ---------------------------------------------------------
+
+    @setupmethod
+    def teardown_appcontext(self, f: T_teardown) -> T_teardown:
+        """Run ``f(error)`` when the app context is popped."""
+        self.teardown_appcontext_funcs.append(f)
+        return f
+
+    @setupmethod
+    def before_serving(self, f: T_lifespan) -> T_lifespan:
+        """Run ``f()`` once at startup, in an app context, before any request is served."""
+        self.before_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def after_serving(self, f: T_lifespan) -> T_lifespan:
+        """Run ``f()`` once at shutdown, in an app context, after the last request."""
+        self.after_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def while_serving(self, f: T_while) -> T_while:
+        """Run the async generator ``f`` to its ``yield`` at startup and past it at shutdown."""
+        self.while_serving_gens.append(f)
+        return f
+
+    # -- contexts ----------------------------------------------------------------------
+
+    def app_context(self) -> AppContext:
+        """A new app context; use ``async with app.app_context():``."""
+        return AppContext(self)
+
+    def request_context(self, request: Request) -> RequestContext:
+        """A new request context for ``request``."""
+        return RequestContext(self, request)
+
+    def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
+        """A request context for a request built from test arguments.
+
+        Takes the arguments of :meth:`quartlike.testing.QuartClient.open`
+        (path, method, headers, query_string, data, form, json, ...); the body
+        is available to ``await request.get_data()`` and friends.
+        """
+        from .testing import make_test_request
+
+        return self.request_context(make_test_request(self, *args, **kwargs))
+
+    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> QuartClient:
+        """A client that sends requests to the app in-process, through its ASGI interface."""
+        cls = self.test_client_class
+        if cls is None:
+            from .testing import QuartClient
+
+            cls = QuartClient
+        return cls(self, use_cookies=use_cookies, **kwargs)
+
+    # -- lifespan --------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Run the before-serving hooks and start the while-serving generators.
+
+        Called by the ASGI lifespan protocol; an exception fails the startup.
+        """
+        self._serving_ctx = self.app_context()
+        self._serving_ctx.push()
+        try:
+            for func in self.before_serving_funcs:
+                await self._async(func)()
+            self._serving_gens: list[cabc.AsyncGenerator[None, None]] = []
+            for gen_func in self.while_serving_gens:
+                gen = gen_func()
+                await gen.__anext__()
+                self._serving_gens.append(gen)
+        finally:
+            self._serving_ctx._reset()
+
+    async def shutdown(self) -> None:
+        """Run the after-serving hooks and finish the while-serving generators."""
+        ctx = getattr(self, "_serving_ctx", None) or self.app_context()
+        ctx.push()
+        try:
+            for func in self.after_serving_funcs:
+                await self._async(func)()
+            for gen in reversed(getattr(self, "_serving_gens", [])):
+                try:
+                    await gen.__anext__()
+                except StopAsyncIteration:
+                    pass
+                else:
+                    raise RuntimeError(
+                        f"The while_serving generator {gen!r} yielded more than once;"
+                        " it must yield exactly once."
+                    )
+        finally:
+            ctx._reset()
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+                self._executor = None
+
+    # -- serving ---------------------------------------------------------------------
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        """The ASGI 3 entry point; delegates to :attr:`asgi_app` so middleware can wrap it."""
+        await self.asgi_app(scope, receive, send)
+
+    async def asgi_app(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        """The ASGI application proper. Wrap it to add ASGI middleware:
+        ``app.asgi_app = Middleware(app.asgi_app)``.
+        """
+        from . import asgi
+
+        kind = scope["type"]
+        if scope["type"] == "http":
+            await asgi.serve_http(self, scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await asgi.serve_lifespan(self, scope, receive, send)
+        else:
+            raise RuntimeError(f"quartlike cannot serve ASGI scope type {kind!r}.")
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        use_reloader: bool = False,
+        **kwargs: t.Any,
+    ) -> None:
+        """Serve the app with Hypercorn until interrupted (for development).
+
+        For production run ``hypercorn module:app`` (or any ASGI server) instead.
+        """
+        from .serving import run_app
+
+        if debug is not None:
+            self.debug = debug
+        run_app(
+            self,
+            host=host or "127.0.0.1",
+            port=port if port is not None else 5000,
+            certfile=certfile,
+            keyfile=keyfile,
+            use_reloader=use_reloader,
+            **kwargs,
+        )

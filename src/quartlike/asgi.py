@@ -1,0 +1,199 @@
+"""The ASGI adapter: the only module that reads scopes and sends ASGI messages.
+
+One HTTP request is handled on the server's task, with no extra task, unless
+the response is streamed: then a watcher task listens for the client going
+away so that the stream can be cancelled promptly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc as cabc
+import typing as t
+
+from .sync import iterate_sync
+from .wrappers.request import Body
+from .wrappers.response import DataBody
+from .wrappers.response import IterableBody
+
+if t.TYPE_CHECKING:
+    from .app import Quart
+    from .typing import ASGIReceiveCallable
+    from .typing import ASGISendCallable
+    from .typing import HTTPScope
+    from .typing import LifespanScope
+    from .wrappers.request import Request
+    from .wrappers.response import Response
+
+
+def request_from_scope(app: Quart, scope: HTTPScope, receive: ASGIReceiveCallable) -> Request:
+    """Build the app's request object from an HTTP scope; the body reads from ``receive``."""
+    path = scope["path"]
+    root_path = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        # ASGI servers include root_path in path; routing works on the rest.
+        path = path[len(root_path) :]
+    declared: int | None = None
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                declared = None
+        elif name == b"transfer-encoding":
+            chunked = True
+    body = Body(receive, declared)
+    body.expects_data = bool(declared) or chunked
+    return app.request_class(
+        scope["method"],
+        scope.get("scheme", "http"),
+        path,
+        scope.get("query_string", b""),
+        scope["headers"],
+        root_path,
+        scope.get("http_version", "1.1"),
+        scope,
+        body=body,
+    )
+
+
+async def serve_http(
+    app: Quart, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
+    """Handle one HTTP request: contexts, pipeline, response, teardown (after sending)."""
+    request = request_from_scope(app, scope, receive)
+    ctx = app.request_context(request)
+    ctx.push()
+    error: BaseException | None = None
+    try:
+        try:
+            response = await app.full_dispatch_request()
+        except Exception as e:
+            error = e
+            response = await app.handle_exception(e)
+        await send_response(app, request, response, send, receive)
+    except BaseException as e:
+        error = e
+        raise
+    finally:
+        if error is not None and app.should_ignore_error(error):
+            error = None
+        await ctx.pop(error)
+
+
+async def send_response(
+    app: Quart,
+    request: Request,
+    response: Response,
+    send: ASGISendCallable,
+    receive: ASGIReceiveCallable,
+) -> None:
+    """Send ``response``; stream its body if it is not in memory."""
+    headers = response.final_headers()
+    start = {"type": "http.response.start", "status": response.status_code, "headers": headers}
+    body = response.body
+    if request.method == "HEAD" or response.body_is_empty_for_status:
+        await send(start)
+        await send({"type": "http.response.body", "body": b""})
+        await body.aclose()
+        return
+    if isinstance(body, DataBody):
+        await send(start)
+        await send({"type": "http.response.body", "body": body.data})
+        return
+    chunks: cabc.AsyncIterable[bytes] = body
+    if (
+        isinstance(body, IterableBody)
+        and not isinstance(body.iterable, cabc.AsyncIterable)
+        and not body.is_buffered
+    ):
+        chunks = _encode(iterate_sync(app.executor, body.iterable))
+    timeout = response.timeout if response.timeout is not None else app.config["RESPONSE_TIMEOUT"]
+    # Watch for the client leaving only when nobody else reads ``receive``:
+    # a stream that is still consuming the request body sees the disconnect there.
+    watch = not request.body.expects_data or request.body.is_complete
+    await send(start)
+    await _stream(app, chunks, body.aclose, send, receive if watch else None, timeout)
+
+
+async def _encode(items: cabc.AsyncIterable[t.Any]) -> cabc.AsyncIterator[bytes]:
+    async for item in items:
+        yield item.encode("utf-8") if isinstance(item, str) else bytes(item)
+
+
+async def _stream(
+    app: Quart,
+    chunks: cabc.AsyncIterable[bytes],
+    close: cabc.Callable[[], cabc.Awaitable[None]],
+    send: ASGISendCallable,
+    receive: ASGIReceiveCallable | None,
+    timeout: float | None,
+) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    disconnected = False
+
+    async def watch() -> None:
+        nonlocal disconnected
+        assert receive is not None
+        while True:
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                disconnected = True
+                task.cancel()
+                return
+
+    watcher = asyncio.create_task(watch()) if receive is not None else None
+    iterator = aiter(chunks)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in iterator:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except asyncio.CancelledError:
+        if disconnected and task.uncancel() == 0:
+            return  # the client went away: nothing more to send to anyone
+        raise
+    except TimeoutError:
+        # The response has started, so no error page can be sent; ending
+        # without the final message makes the server drop the connection.
+        app.logger.warning("Streaming the response took longer than %s s; stopped it.", timeout)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        await close()
+
+
+async def serve_lifespan(
+    app: Quart, scope: LifespanScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
+    """Run the app's startup hooks on ``lifespan.startup`` and shutdown hooks on shutdown."""
+    while True:
+        message = await receive()
+        kind = message.get("type")
+        if kind == "lifespan.startup":
+            try:
+                await app.startup()
+            except Exception as e:
+                app.logger.exception("Startup failed")
+                await send({"type": "lifespan.startup.failed", "message": _describe(e)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif kind == "lifespan.shutdown":
+            try:
+                await app.shutdown()
+            except Exception as e:
+                app.logger.exception("Shutdown failed")
+                await send({"type": "lifespan.shutdown.failed", "message": _describe(e)})
+                return
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def _describe(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"

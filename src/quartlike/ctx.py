@@ -1,0 +1,221 @@
+"""Application and request contexts, kept in :mod:`contextvars`.
+
+An app context makes ``current_app`` and ``g`` available; a request context
+makes ``request`` available and owns the per-request state (the URL adapter,
+``after_this_request`` callbacks). Pushing is synchronous and cheap; popping
+is asynchronous because it runs the teardown callbacks, which may be
+coroutines. Both contexts work with ``async with``.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import contextvars
+import sys
+import typing as t
+from types import TracebackType
+
+from werkzeug.exceptions import HTTPException
+
+from .globals import _cv_app
+from .globals import _cv_request
+
+if t.TYPE_CHECKING:
+    from werkzeug.routing import MapAdapter
+
+    from .app import Quart
+    from .wrappers.request import Request
+
+_sentinel: t.Any = object()
+
+
+class _AppCtxGlobals:
+    """The namespace behind ``g``: plain attributes, plus dict-like helpers."""
+
+    def __getattr__(self, name: str) -> t.Any:
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str, default: t.Any = None) -> t.Any:
+        """Return ``g.name``, or ``default`` when it is not set."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: t.Any = _sentinel) -> t.Any:
+        """Remove ``g.name`` and return it; ``default`` (or KeyError) when missing."""
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: t.Any = None) -> t.Any:
+        """Return ``g.name``, setting it to ``default`` first when missing."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__
+
+    def __iter__(self) -> cabc.Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return f"<quartlike.g of {ctx.app.name!r}>"
+        return object.__repr__(self)
+
+
+class AppContext:
+    """The application context: ``current_app``, ``g`` and a URL adapter for building."""
+
+    def __init__(self, app: Quart) -> None:
+        self.app = app
+        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
+        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        self._tokens: list[contextvars.Token[AppContext]] = []
+
+    def push(self) -> None:
+        """Make this the current app context."""
+        self._tokens.append(_cv_app.set(self))
+
+    async def pop(self, exc: BaseException | None = _sentinel) -> None:
+        """Run the teardown callbacks (on the last pop) and restore the previous context."""
+        try:
+            if len(self._tokens) == 1:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                await self.app.do_teardown_appcontext(exc)
+        finally:
+            self._reset()
+
+    def _reset(self) -> None:
+        ctx = _cv_app.get()
+        _cv_app.reset(self._tokens.pop())
+        if ctx is not self:
+            raise AssertionError(f"Popped the wrong app context ({ctx!r} instead of {self!r}).")
+
+    async def __aenter__(self) -> AppContext:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.pop(exc_value)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.app.name!r}>"
+
+
+class RequestContext:
+    """The request context: ``request``, its URL adapter and per-request callbacks.
+
+    Pushing it also pushes an app context when the current one belongs to
+    another app (or there is none), and matches the request URL.
+    """
+
+    def __init__(self, app: Quart, request: Request) -> None:
+        self.app = app
+        self.request = request
+        self.url_adapter: MapAdapter | None = None
+        try:
+            self.url_adapter = app.create_url_adapter(request)
+        except HTTPException as e:
+            # An untrusted Host, for example: reported by routing, so the
+            # app's error handlers see it.
+            request.routing_exception = e
+        self._after_request_functions: list[cabc.Callable[..., t.Any]] = []
+        self._tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
+        self._matched = False
+
+    def match_request(self) -> None:
+        """Match the request URL, storing the rule and arguments, or the routing error."""
+        adapter = self.url_adapter
+        if adapter is None:
+            return
+        request = self.request
+        try:
+            rule, view_args = adapter.match(return_rule=True)
+        except HTTPException as e:
+            request.routing_exception = e
+        else:
+            request.url_rule = rule
+            request.view_args = dict(view_args)
+
+    def push(self) -> None:
+        """Make this the current request context (and push an app context if needed)."""
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            app_ctx.push()
+        else:
+            app_ctx = None
+        self._tokens.append((_cv_request.set(self), app_ctx))
+        if not self._matched:
+            self._matched = True
+            self.match_request()
+
+    async def pop(self, exc: BaseException | None = _sentinel) -> None:
+        """Run the teardown callbacks (on the last pop) and restore the previous contexts."""
+        last = len(self._tokens) == 1
+        try:
+            if last:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                try:
+                    await self.app.do_teardown_request(exc)
+                finally:
+                    self.request.close()
+        finally:
+            ctx = _cv_request.get()
+            token, app_ctx = self._tokens.pop()
+            _cv_request.reset(token)
+            if app_ctx is not None:
+                await app_ctx.pop(exc)
+            if ctx is not self:
+                raise AssertionError(
+                    f"Popped the wrong request context ({ctx!r} instead of {self!r})."
+                )
+
+    def _reset_without_teardown(self) -> None:
+        token, app_ctx = self._tokens.pop()
+        _cv_request.reset(token)
+        if app_ctx is not None:
+            app_ctx._reset()
+
+    def copy(self) -> RequestContext:
+        """A new context for the same request and app, for work outside the handler."""
+        ctx = type(self)(self.app, self.request)
+        ctx.url_adapter = self.url_adapter
+        ctx._matched = True
+        return ctx
+
+    async def __aenter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.pop(exc_value)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.request.url!r} [{self.request.method}]"
+            f" of {self.app.name!r}>"
+        )

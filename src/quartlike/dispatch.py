@@ -1,0 +1,439 @@
+"""The request pipeline: hooks, the view, the response, and error handling.
+
+This is mixed into :class:`quartlike.Quart`. The stages and their names follow
+Flask (``preprocess_request``, ``dispatch_request``, ``finalize_request``,
+``handle_user_exception``, ``handle_exception``, ...), so that code which
+overrides them keeps working, but they are coroutines.
+
+The hot path is prepared once: the hooks that apply to a chain of blueprints
+are flattened (and sync ones wrapped to run in the thread pool) the first time
+that chain is seen, and views are wrapped the first time they are dispatched.
+Setup methods are closed after the first request, which keeps those caches
+valid.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import sys
+import typing as t
+from types import TracebackType
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequestKeyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+from werkzeug.routing import RequestRedirect
+from werkzeug.routing import RoutingException
+from werkzeug.sansio.response import Response as SansIOResponse
+
+from .globals import _cv_request
+from .sync import is_async_callable
+from .sync import run_sync_in
+
+if t.TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+    from logging import Logger
+
+    from .config import Config
+    from .json.provider import JSONProvider
+    from .scaffold import ErrorHandlerSpec
+    from .typing import ResponseReturnValue
+    from .wrappers.request import Request
+    from .wrappers.response import Response
+
+AsyncCallable = cabc.Callable[..., cabc.Awaitable[t.Any]]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+
+class _HookPlan:
+    """The hooks that apply to one chain of blueprints, flattened and made async."""
+
+    __slots__ = ("url_value_preprocessors", "before_request", "after_request", "teardown")
+
+    def __init__(
+        self,
+        url_value_preprocessors: list[cabc.Callable[..., t.Any]],
+        before_request: list[AsyncCallable],
+        after_request: list[AsyncCallable],
+        teardown: list[AsyncCallable],
+    ) -> None:
+        self.url_value_preprocessors = url_value_preprocessors
+        self.before_request = before_request
+        self.after_request = after_request
+        self.teardown = teardown
+
+
+class DispatchMixin:
+    """The request-handling half of :class:`quartlike.Quart`."""
+
+    if t.TYPE_CHECKING:
+        config: Config
+        json: JSONProvider
+        logger: Logger
+        debug: bool
+        testing: bool
+
+        @property
+        def executor(self) -> ThreadPoolExecutor: ...
+
+        response_class: type[Response]
+        view_functions: dict[str, cabc.Callable[..., t.Any]]
+        error_handler_spec: ErrorHandlerSpec
+        before_request_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
+        after_request_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
+        teardown_request_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
+        url_value_preprocessors: dict[str | None, list[cabc.Callable[..., t.Any]]]
+        teardown_appcontext_funcs: list[cabc.Callable[..., t.Any]]
+        _got_first_request: bool
+
+        def redirect(self, location: str, code: int = 302) -> Response: ...
+
+    def _init_dispatch(self) -> None:
+        self._plans: dict[tuple[str, ...], _HookPlan] = {}
+        self._async_cache: dict[t.Any, AsyncCallable] = {}
+        self._view_cache: dict[str, tuple[t.Any, AsyncCallable]] = {}
+
+    # -- sync and async callables ------------------------------------------------------
+
+    def ensure_async(self, func: cabc.Callable[..., t.Any]) -> AsyncCallable:
+        """Return an async version of ``func``: itself if it is async, else a wrapper
+        that runs it in the app's thread pool with the current contexts.
+        """
+        if is_async_callable(func):
+            return func
+        return run_sync_in(self.executor, func)
+
+    def _async(self, func: cabc.Callable[..., t.Any]) -> AsyncCallable:
+        try:
+            return self._async_cache[func]
+        except KeyError:
+            rv = self._async_cache[func] = self.ensure_async(func)
+            return rv
+        except TypeError:  # unhashable callable
+            return self.ensure_async(func)
+
+    def _plan(self, blueprints: list[str]) -> _HookPlan:
+        key = tuple(blueprints)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._build_plan(key)
+        return plan
+
+    def _build_plan(self, blueprints: tuple[str, ...]) -> _HookPlan:
+        outer_first: list[str | None] = [None, *reversed(blueprints)]
+        inner_first: list[str | None] = [*blueprints, None]
+        preprocessors = [
+            f for name in outer_first for f in self.url_value_preprocessors.get(name, ())
+        ]
+        before = [
+            self._async(f) for name in outer_first for f in self.before_request_funcs.get(name, ())
+        ]
+        after = [
+            self._async(f)
+            for name in inner_first
+            for f in reversed(self.after_request_funcs.get(name, ()))
+        ]
+        teardown = [
+            self._async(f)
+            for name in inner_first
+            for f in reversed(self.teardown_request_funcs.get(name, ()))
+        ]
+        return _HookPlan(preprocessors, before, after, teardown)
+
+    # -- the pipeline ---------------------------------------------------------------------
+
+    async def full_dispatch_request(self) -> Response:
+        """Run the before-request hooks, the view, and turn the result into a response."""
+        self._got_first_request = True
+        rv: ResponseReturnValue | HTTPException | None
+        try:
+            rv = await self.preprocess_request()
+            if rv is None:
+                rv = await self.dispatch_request()
+        except Exception as e:
+            rv = await self.handle_user_exception(e)
+        return await self.finalize_request(rv)
+
+    async def preprocess_request(self) -> ResponseReturnValue | None:
+        """Run URL value preprocessors, then before-request hooks, outermost first.
+
+        A hook that returns a value stops the chain; that value is the response.
+        """
+        request = _cv_request.get().request
+        plan = self._plan(request.blueprints)
+        if plan.url_value_preprocessors:
+            for func in plan.url_value_preprocessors:
+                func(request.endpoint, request.view_args)
+        for before in plan.before_request:
+            rv = await before()
+            if rv is not None:
+                return t.cast("ResponseReturnValue", rv)
+        return None
+
+    async def dispatch_request(self) -> ResponseReturnValue:
+        """Call the matched view (or answer OPTIONS automatically); raise routing errors."""
+        request = _cv_request.get().request
+        if request.routing_exception is not None:
+            self.raise_routing_exception(request)
+        rule = request.url_rule
+        assert rule is not None
+        if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+            return self.make_default_options_response()
+        endpoint = rule.endpoint
+        view = self.view_functions[endpoint]
+        cached = self._view_cache.get(endpoint)
+        if cached is None or cached[0] is not view:
+            cached = self._view_cache[endpoint] = (view, self.ensure_async(view))
+        return t.cast("ResponseReturnValue", await cached[1](**(request.view_args or {})))
+
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+        """Raise the error routing stored on the request (404, 405, redirect, 400)."""
+        assert request.routing_exception is not None
+        raise request.routing_exception
+
+    def make_default_options_response(self) -> Response:
+        """The automatic OPTIONS response: empty, with ``Allow`` listing the URL's methods."""
+        adapter = _cv_request.get().url_adapter
+        assert adapter is not None
+        rv = self.response_class()
+        rv.allow.update(adapter.allowed_methods())
+        return rv
+
+    async def finalize_request(
+        self, rv: ResponseReturnValue | HTTPException, from_error_handler: bool = False
+    ) -> Response:
+        """Make a response from ``rv`` and run the after-request hooks on it.
+
+        When finalizing the response of an error handler, an error here is
+        logged rather than raised, so the client still gets that response.
+        """
+        response = await self.make_response(rv)
+        try:
+            response = await self.process_response(response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    async def process_response(self, response: Response) -> Response:
+        """Run ``after_this_request`` callbacks, then the after-request hooks, innermost first."""
+        ctx = _cv_request.get()
+        for func in ctx._after_request_functions:
+            response = await self._async(func)(response)
+        for after in self._plan(ctx.request.blueprints).after_request:
+            response = await after(response)
+        return response
+
+    async def do_teardown_request(self, exc: BaseException | None = None) -> None:
+        """Run every teardown-request callback, innermost blueprint first.
+
+        All callbacks run even if some raise; errors are logged, and the first
+        one is re-raised when exceptions propagate (testing or debug).
+        """
+        ctx = _cv_request.get()
+        plan = self._plan(ctx.request.blueprints)
+        await self._run_teardowns(plan.teardown, exc)
+
+    async def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+        """Run every teardown-appcontext callback, last registered first."""
+        funcs = [self._async(f) for f in reversed(self.teardown_appcontext_funcs)]
+        await self._run_teardowns(funcs, exc)
+
+    async def _run_teardowns(self, funcs: list[AsyncCallable], exc: BaseException | None) -> None:
+        first: Exception | None = None
+        for func in funcs:
+            try:
+                await func(exc)
+            except Exception as e:
+                self.logger.exception("A teardown callback failed")
+                if first is None:
+                    first = e
+        if first is not None and self._propagate_exceptions:
+            raise first
+
+    # -- turning return values into responses ------------------------------------------------
+
+    async def make_response(self, rv: ResponseReturnValue | HTTPException) -> Response:
+        """Turn a view's return value into a :attr:`response_class` instance.
+
+        Accepted: a response; ``str``/``bytes``; a ``dict`` or ``list`` (JSON);
+        an iterator or async iterator (streamed); an ``HTTPException``; or a
+        tuple ``(body, status)``, ``(body, headers)``, ``(body, status, headers)``.
+        """
+        return self._make_response(rv)
+
+    def _make_response(self, rv: t.Any) -> Response:
+        status: t.Any = None
+        headers: t.Any = None
+        if type(rv) is tuple:
+            n = len(rv)
+            if n == 3:
+                rv, status, headers = rv
+            elif n == 2:
+                if isinstance(rv[1], Headers | dict | tuple | list):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise TypeError(
+                    "The view function returned a tuple of the wrong size. Return"
+                    " (body, status, headers), (body, status), or (body, headers)."
+                )
+        if rv is None:
+            request_ctx = _cv_request.get(None)
+            endpoint = request_ctx.request.endpoint if request_ctx is not None else None
+            raise TypeError(
+                f"The view function for {endpoint!r} did not return a valid response: it"
+                " returned None or ended without a return statement."
+            )
+        response_class = self.response_class
+        if not isinstance(rv, response_class):
+            if isinstance(rv, (str | bytes | bytearray, cabc.Iterator | cabc.AsyncIterator)):
+                rv = response_class(rv, status=status, headers=headers)
+                status = headers = None
+            elif isinstance(rv, dict | list):
+                rv = self.json.response(rv)
+            elif isinstance(rv, HTTPException):
+                rv = self._http_exception_response(rv)
+            elif isinstance(rv, SansIOResponse):
+                rv = self._coerce_response(rv)
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response. It must return a"
+                    " string, bytes, dict, list, iterator, tuple with headers or status,"
+                    f" or a Response, but it returned a {type(rv).__name__}."
+                )
+        if status is not None:
+            if isinstance(status, str | bytes | bytearray):
+                rv.status = status if isinstance(status, str) else status.decode()
+            else:
+                rv.status_code = status
+        if headers:
+            rv.headers.update(headers)
+        return t.cast("Response", rv)
+
+    def _coerce_response(self, rv: SansIOResponse) -> Response:
+        """Convert another response class (werkzeug's WSGI one, say) to ours."""
+        get_data = getattr(rv, "get_data", None)
+        body = get_data() if get_data is not None else b""
+        new = self.response_class(body, status=rv.status, headers=Headers(rv.headers))
+        return new
+
+    def _http_exception_response(self, e: HTTPException) -> Response:
+        if e.response is not None:
+            response = e.response
+            if isinstance(response, self.response_class):
+                return response
+            return self._coerce_response(response)
+        if isinstance(e, RequestRedirect):
+            return self.redirect(e.new_url, e.code)
+        request_ctx = _cv_request.get(None)
+        scope: t.Any = request_ctx.request.scope if request_ctx is not None else None
+        return self.response_class(
+            e.get_body(scope=scope),
+            status=e.code or 500,
+            headers=e.get_headers(scope=scope),
+        )
+
+    # -- errors -------------------------------------------------------------------------------
+
+    @property
+    def _propagate_exceptions(self) -> bool:
+        rv = self.config["PROPAGATE_EXCEPTIONS"]
+        if rv is not None:
+            return bool(rv)
+        return self.testing or self.debug
+
+    def trap_http_exception(self, e: Exception) -> bool:
+        """Whether an HTTP exception should be raised like any other error (see config)."""
+        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
+            return True
+        if trap_bad_request:
+            return isinstance(e, BadRequest)
+        return False
+
+    def _find_error_handler(
+        self, e: BaseException, blueprints: list[str]
+    ) -> cabc.Callable[..., t.Any] | None:
+        exc_class = type(e)
+        code = getattr(e, "code", None) if isinstance(e, HTTPException) else None
+        names = (*blueprints, None)
+        spec = self.error_handler_spec
+        for c in (code, None) if code is not None else (None,):
+            for name in names:
+                by_code = spec.get(name)
+                if not by_code:
+                    continue
+                handler_map = by_code.get(c)
+                if not handler_map:
+                    continue
+                for cls in exc_class.__mro__:
+                    handler = handler_map.get(cls)
+                    if handler is not None:
+                        return handler
+        return None
+
+    def _request_blueprints(self) -> list[str]:
+        ctx = _cv_request.get(None)
+        return ctx.request.blueprints if ctx is not None else []
+
+    async def handle_http_exception(self, e: HTTPException) -> HTTPException | ResponseReturnValue:
+        """Find the error handler for an HTTP exception; without one, the exception is
+        the response. Routing redirects and code-less exceptions are never handled.
+        """
+        if e.code is None:
+            return e
+        if isinstance(e, RoutingException):
+            return e
+        handler = self._find_error_handler(e, self._request_blueprints())
+        if handler is None:
+            return e
+        return t.cast("ResponseReturnValue", await self._async(handler)(e))
+
+    async def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
+        """Handle an error raised by a hook or view: HTTP errors go to
+        :meth:`handle_http_exception`, others to their registered handler; with no
+        handler the error is re-raised (to :meth:`handle_exception`).
+        """
+        if isinstance(e, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            e.show_exception = True
+        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
+            return await self.handle_http_exception(e)
+        handler = self._find_error_handler(e, self._request_blueprints())
+        if handler is None:
+            raise
+        return t.cast("ResponseReturnValue", await self._async(handler)(e))
+
+    async def handle_exception(self, e: Exception) -> Response:
+        """Handle an error nothing else handled: re-raise it when propagating
+        (testing/debug), else log it and answer 500 (through a 500 handler if any,
+        which receives an ``InternalServerError`` with ``original_exception`` set).
+        """
+        if self._propagate_exceptions:
+            if sys.exc_info()[1] is e:
+                raise
+            raise e
+        self.log_exception((type(e), e, t.cast(TracebackType, e.__traceback__)))
+        server_error: t.Any = InternalServerError(original_exception=e)
+        handler = self._find_error_handler(server_error, self._request_blueprints())
+        if handler is not None:
+            server_error = await self._async(handler)(server_error)
+        return await self.finalize_request(server_error, from_error_handler=True)
+
+    def log_exception(self, exc_info: ExcInfo) -> None:
+        """Log an unhandled error with the request's path and method."""
+        ctx = _cv_request.get(None)
+        where = f" on {ctx.request.path} [{ctx.request.method}]" if ctx is not None else ""
+        self.logger.error(f"Exception{where}", exc_info=exc_info)
+
+    def should_ignore_error(self, error: BaseException | None) -> bool:
+        """Return True to hide ``error`` from the teardown callbacks."""
+        return False

@@ -1,0 +1,553 @@
+"""Incremental parsing of form bodies read from an asynchronous byte stream.
+
+:class:`FormDataParser` turns the chunks of an ASGI request body into a
+``(form, files)`` pair of multidicts. Two content types are understood:
+
+``application/x-www-form-urlencoded``
+    Split on ``&`` as the chunks arrive; only the unfinished last field is
+    kept between chunks. Each field is decoded like
+    :func:`urllib.parse.parse_qsl` with ``keep_blank_values=True`` (``+`` is a
+    space, ``%XX`` escapes are decoded with the charset). ``;`` is *not* a
+    separator.
+
+    Unlike Werkzeug, which reads an urlencoded body in one go and does not
+    count its fields, ``max_form_parts`` applies here too: every
+    ``&``-separated segment, including empty ones (``a=1&&b=2`` has three),
+    counts as a part, so that a body of millions of ``&`` is refused at once
+    instead of being walked to its end. An empty segment after a final ``&``
+    is not counted. ``max_form_memory_size`` bounds the encoded length of a
+    single ``name=value`` segment.
+
+``multipart/form-data``
+    Driven through Werkzeug's sans-IO :class:`~werkzeug.sansio.multipart.MultipartDecoder`.
+    Field values are kept in memory (bounded by ``max_form_memory_size``);
+    each uploaded file is kept in an :class:`io.BytesIO` until it grows past
+    ``spool_threshold`` bytes, then moved to an anonymous temporary file. The
+    temporary file is created and written in the default executor so that
+    disk I/O never runs on the event loop. Temporary files belong to the
+    returned :class:`~werkzeug.datastructures.FileStorage` objects; the caller
+    closes them when the request ends. If parsing fails, every temporary file
+    created so far is closed before the error propagates.
+
+Every other mimetype gives two empty multidicts and the body is not read.
+
+Errors are HTTP exceptions: too many parts, or a field over the memory limit,
+is :exc:`~werkzeug.exceptions.RequestEntityTooLarge` (413); a malformed body
+is :exc:`~werkzeug.exceptions.BadRequest` (400). Exceptions raised by the body
+iterator itself (size limits, timeouts, disconnects enforced by the caller)
+propagate unchanged.
+
+Long bodies never hold the event loop: data is handled in slices of at most
+64 KiB and the parser yields to the loop (``await asyncio.sleep(0)``) after
+every slice and after every few hundred fields or multipart events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import collections.abc as cabc
+import io
+import tempfile
+import threading
+import typing as t
+from urllib.parse import unquote_to_bytes
+
+from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import Headers
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data
+from werkzeug.sansio.multipart import Epilogue
+from werkzeug.sansio.multipart import Field
+from werkzeug.sansio.multipart import File
+from werkzeug.sansio.multipart import MultipartDecoder
+from werkzeug.sansio.multipart import NeedData
+from werkzeug.sansio.multipart import State
+
+__all__ = ["FormDataParser", "parse_form_data"]
+
+#: Largest slice of body data handled between two checks of the event loop.
+_SLICE_SIZE = 64 * 1024
+#: Yield to the event loop after this many decoded fields or multipart events.
+_YIELD_EVERY_ITEMS = 512
+#: Bytes of a spooled upload collected in memory before one write to disk.
+_WRITE_BATCH_SIZE = 64 * 1024
+#: Longest multipart boundary accepted (RFC 2046 says 70; some clients use more).
+_MAX_BOUNDARY_LENGTH = 200
+
+_URLENCODED = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+
+_FormResult: t.TypeAlias = tuple[MultiDict[str, str], MultiDict[str, FileStorage]]
+
+
+class FormParserOptions(t.TypedDict, total=False):
+    """Keyword arguments accepted by :class:`FormDataParser` and :func:`parse_form_data`."""
+
+    max_form_memory_size: int | None
+    max_form_parts: int | None
+    spool_threshold: int
+    charset: str
+    errors: str
+    cls: type[MultiDict[str, t.Any]]
+
+
+class FormDataParser:
+    """Parse urlencoded and multipart request bodies from an async byte stream.
+
+    :param max_form_memory_size: the largest number of bytes allowed for a
+        single non-file multipart field value, or for a single encoded
+        urlencoded ``name=value`` segment. Larger values are a 413. ``None``
+        disables the check.
+    :param max_form_parts: the largest number of parts allowed: fields plus
+        files for multipart bodies, ``&``-separated segments for urlencoded
+        ones. More is a 413. ``None`` disables the check.
+    :param spool_threshold: the number of bytes of one uploaded file kept in
+        memory; a file that grows past it is moved to a temporary file.
+    :param charset: the charset used to decode field names and values when the
+        request (or, for multipart, the part) does not name a usable one.
+    :param errors: the codec error handler used when decoding; with
+        ``"strict"``, undecodable data is a 400.
+    :param cls: the multidict class used for both results.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_form_memory_size: int | None = 500_000,
+        max_form_parts: int | None = 1_000,
+        spool_threshold: int = 500 * 1024,
+        charset: str = "utf-8",
+        errors: str = "replace",
+        cls: type[MultiDict[str, t.Any]] = MultiDict,
+    ) -> None:
+        if not _is_text_encoding(charset):
+            raise LookupError(f"{charset!r} is not a text encoding.")
+        codecs.lookup_error(errors)
+        self.max_form_memory_size = max_form_memory_size
+        self.max_form_parts = max_form_parts
+        self.spool_threshold = spool_threshold
+        self.charset = charset
+        self.errors = errors
+        self.cls = cls
+
+    async def parse(
+        self,
+        body: cabc.AsyncIterable[bytes],
+        mimetype: str,
+        options: dict[str, str],
+    ) -> _FormResult:
+        """Read ``body`` and parse it according to ``mimetype``.
+
+        :param body: the request body as an async iterable of byte chunks. It
+            is consumed to its end for the two form content types and left
+            untouched for any other.
+        :param mimetype: the content type without parameters, for example
+            ``"multipart/form-data"``.
+        :param options: the content type parameters, for example
+            ``{"boundary": "..."}`` or ``{"charset": "latin-1"}``.
+        :return: ``(form, files)``. ``files`` is always empty for urlencoded
+            bodies.
+        :raises werkzeug.exceptions.BadRequest: the body is malformed.
+        :raises werkzeug.exceptions.RequestEntityTooLarge: a part limit or the
+            field memory limit was exceeded.
+        """
+        kind = mimetype.strip().lower()
+        if kind == _URLENCODED:
+            return await self._parse_urlencoded(body, options)
+        if kind == _MULTIPART:
+            return await _MultipartReader(self, _boundary_from(options)).read(body)
+        return self.cls(), self.cls()
+
+    def _charset_for(self, declared: str | None) -> str:
+        """Return ``declared`` if it names a text encoding, else the default charset.
+
+        :param declared: a charset named by the request or by a part, if any.
+        """
+        if declared and _is_text_encoding(declared):
+            return declared
+        return self.charset
+
+    def _decode(self, raw: bytes, charset: str) -> str:
+        """Decode ``raw`` with ``charset``, turning a strict decoding failure into a 400.
+
+        :param raw: the bytes to decode.
+        :param charset: a text encoding name.
+        """
+        try:
+            return raw.decode(charset, self.errors)
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"The form data could not be decoded as {charset}.") from exc
+
+    async def _parse_urlencoded(
+        self, body: cabc.AsyncIterable[bytes], options: dict[str, str]
+    ) -> _FormResult:
+        charset = self._charset_for(options.get("charset"))
+        max_size = self.max_form_memory_size
+        max_parts = self.max_form_parts
+        pairs: list[tuple[str, str]] = []
+        pending = bytearray()  # the unfinished segment after the last "&"
+        segments_seen = 0
+        decoded_since_yield = 0
+
+        async for chunk in body:
+            for start in range(0, len(chunk), _SLICE_SIZE):
+                piece = chunk[start : start + _SLICE_SIZE]
+                segments = piece.split(b"&")
+                if len(segments) > 1:
+                    pending += segments[0]
+                    finished = [bytes(pending), *segments[1:-1]]
+                    pending = bytearray(segments[-1])
+                    segments_seen += len(finished)
+                    if max_parts is not None and segments_seen > max_parts:
+                        raise RequestEntityTooLarge(f"The form has more than {max_parts} fields.")
+                    for segment in finished:
+                        if max_size is not None and len(segment) > max_size:
+                            raise _field_too_large(max_size)
+                        if not segment:
+                            continue
+                        pairs.append(self._decode_pair(segment, charset))
+                        decoded_since_yield += 1
+                        if decoded_since_yield >= _YIELD_EVERY_ITEMS:
+                            decoded_since_yield = 0
+                            await asyncio.sleep(0)
+                else:
+                    pending += piece
+                if max_size is not None and len(pending) > max_size:
+                    raise _field_too_large(max_size)
+                await asyncio.sleep(0)
+
+        if pending:
+            segments_seen += 1
+            if max_parts is not None and segments_seen > max_parts:
+                raise RequestEntityTooLarge(f"The form has more than {max_parts} fields.")
+            pairs.append(self._decode_pair(bytes(pending), charset))
+        return self.cls(pairs), self.cls()
+
+    def _decode_pair(self, segment: bytes, charset: str) -> tuple[str, str]:
+        """Split one urlencoded segment on its first ``=`` and decode both halves.
+
+        :param segment: a non-empty ``name=value`` (or bare ``name``) segment.
+        :param charset: the charset applied after %-decoding.
+        """
+        name, _, value = segment.partition(b"=")
+        return (
+            self._decode(unquote_to_bytes(name.replace(b"+", b" ")), charset),
+            self._decode(unquote_to_bytes(value.replace(b"+", b" ")), charset),
+        )
+
+
+async def parse_form_data(
+    body: cabc.AsyncIterable[bytes],
+    mimetype: str,
+    options: dict[str, str],
+    **limits: t.Unpack[FormParserOptions],
+) -> _FormResult:
+    """Parse a form body with a :class:`FormDataParser` built from ``limits``.
+
+    :param body: the request body as an async iterable of byte chunks.
+    :param mimetype: the content type without parameters.
+    :param options: the content type parameters.
+    :param limits: keyword arguments for :class:`FormDataParser`.
+    :return: ``(form, files)``, see :meth:`FormDataParser.parse`.
+    """
+    return await FormDataParser(**limits).parse(body, mimetype, options)
+
+
+def _is_text_encoding(name: str) -> bool:
+    """Tell whether ``name`` is a codec usable with :meth:`bytes.decode`.
+
+    :param name: a charset name, possibly unknown.
+    """
+    try:
+        b"".decode(name)
+    except LookupError:
+        return False
+    return True
+
+
+def _field_too_large(limit: int) -> RequestEntityTooLarge:
+    """Build the 413 raised for a form field over the memory limit.
+
+    :param limit: the configured ``max_form_memory_size``.
+    """
+    return RequestEntityTooLarge(f"A form field is larger than {limit} bytes.")
+
+
+def _boundary_from(options: dict[str, str]) -> bytes:
+    """Return the multipart boundary from the content type parameters, or raise a 400.
+
+    :param options: the content type parameters of the request.
+    """
+    boundary = options.get("boundary", "")
+    if not boundary:
+        raise BadRequest("The multipart/form-data Content-Type header has no boundary parameter.")
+    if (
+        len(boundary) > _MAX_BOUNDARY_LENGTH
+        or boundary.endswith(" ")
+        or any(not " " <= char <= "~" for char in boundary)
+    ):
+        raise BadRequest("The multipart/form-data boundary is invalid.")
+    return boundary.encode("ascii")
+
+
+class _TempFiles:
+    """The temporary files of one parse, so that a failure can close them all.
+
+    :meth:`create` and :meth:`write` run in executor threads; a lock keeps
+    :meth:`close_all` from racing a write in progress, and a file created
+    after :meth:`close_all` (its task was cancelled meanwhile) is closed at
+    once instead of leaking.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: list[t.IO[bytes]] = []
+        self._closed = False
+
+    def create(self) -> t.IO[bytes]:
+        """Create an anonymous temporary file (blocking; call from a worker thread)."""
+        file = tempfile.TemporaryFile("w+b")  # noqa: SIM115 (outlives this call)
+        with self._lock:
+            if not self._closed:
+                self._files.append(file)
+                return file
+        file.close()
+        return file
+
+    def write(self, file: t.IO[bytes], data: bytes, rewind: bool) -> None:
+        """Append ``data`` to ``file`` (blocking; call from a worker thread).
+
+        :param file: a file returned by :meth:`create`.
+        :param data: the bytes to append.
+        :param rewind: flush and seek back to the start afterwards.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            file.write(data)
+            if rewind:
+                file.flush()
+                file.seek(0)
+
+    def close_all(self) -> None:
+        """Close every file created so far and any created later."""
+        with self._lock:
+            self._closed = True
+            files, self._files = self._files, []
+        for file in files:
+            file.close()
+
+
+class _Upload:
+    """The content of one uploaded file, in memory until it outgrows the threshold.
+
+    :param threshold: the largest size kept in memory.
+    :param temp_files: where the temporary file is created, if one is needed.
+    """
+
+    def __init__(self, threshold: int, temp_files: _TempFiles) -> None:
+        self._threshold = threshold
+        self._temp_files = temp_files
+        self._memory = io.BytesIO()
+        self._disk: t.IO[bytes] | None = None
+        self._unwritten = bytearray()
+        self._size = 0
+
+    async def write(self, data: bytes) -> None:
+        """Append ``data``, moving the content to disk once past the threshold.
+
+        :param data: the next bytes of the file.
+        """
+        if not data:
+            return
+        self._size += len(data)
+        if self._disk is None:
+            if self._size <= self._threshold:
+                self._memory.write(data)
+                return
+            loop = asyncio.get_running_loop()
+            self._disk = await loop.run_in_executor(None, self._temp_files.create)
+            self._unwritten += self._memory.getbuffer()
+            self._memory = io.BytesIO()
+        self._unwritten += data
+        if len(self._unwritten) >= _WRITE_BATCH_SIZE:
+            await self._flush(rewind=False)
+
+    async def finish(self) -> t.IO[bytes]:
+        """Write what is left, rewind, and return the stream holding the content."""
+        if self._disk is None:
+            self._memory.seek(0)
+            return self._memory
+        await self._flush(rewind=True)
+        return self._disk
+
+    async def _flush(self, rewind: bool) -> None:
+        """Write the collected bytes to the temporary file in the executor.
+
+        :param rewind: seek the file back to the start afterwards.
+        """
+        assert self._disk is not None
+        data = bytes(self._unwritten)
+        self._unwritten.clear()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._temp_files.write, self._disk, data, rewind)
+
+
+class _MultipartReader:
+    """The state of one multipart parse: the decoder, the current part and the results.
+
+    :param parser: the parser whose limits and settings apply.
+    :param boundary: the validated boundary.
+    """
+
+    def __init__(self, parser: FormDataParser, boundary: bytes) -> None:
+        self._parser = parser
+        self._decoder = MultipartDecoder(boundary, parser.max_form_memory_size)
+        self._temp_files = _TempFiles()
+        self._fields: list[tuple[str, str]] = []
+        self._files: list[tuple[str, FileStorage]] = []
+        self._part: Field | File | None = None
+        self._field_data = bytearray()
+        self._upload: _Upload | None = None
+        self._parts_seen = 0
+        self._events_since_yield = 0
+        self._complete = False
+        limit = parser.max_form_memory_size
+        # Keep each slice well below the decoder's own buffer limit, which
+        # counts the slice plus whatever it still holds from the last one.
+        self._slice_size = _SLICE_SIZE if limit is None else max(1, min(_SLICE_SIZE, limit // 2))
+
+    async def read(self, body: cabc.AsyncIterable[bytes]) -> _FormResult:
+        """Consume ``body`` and return ``(form, files)``.
+
+        :param body: the request body as an async iterable of byte chunks.
+        """
+        try:
+            received = 0
+            async for chunk in body:
+                received += len(chunk)
+                if self._decoder.state is State.EPILOGUE:
+                    # After the closing boundary: drain the stream, keep nothing.
+                    continue
+                for start in range(0, len(chunk), self._slice_size):
+                    self._receive(chunk[start : start + self._slice_size])
+                    await self._process_events(final=False)
+                    await asyncio.sleep(0)
+            if received == 0:
+                # A body-less request with a multipart content type: no form.
+                return self._parser.cls(), self._parser.cls()
+            self._receive(None)
+            await self._process_events(final=True)
+        except BaseException:
+            self._temp_files.close_all()
+            raise
+        return self._parser.cls(self._fields), self._parser.cls(self._files)
+
+    def _receive(self, data: bytes | None) -> None:
+        """Hand data (or the end of the stream) to the decoder.
+
+        :param data: the next slice of the body, or ``None`` at its end.
+        """
+        try:
+            self._decoder.receive_data(data)
+        except RequestEntityTooLarge:
+            # Part headers (or a preamble) that never end also fill the buffer.
+            limit = self._parser.max_form_memory_size
+            raise RequestEntityTooLarge(
+                f"A form field or part header is larger than {limit} bytes."
+            ) from None
+
+    async def _process_events(self, final: bool) -> None:
+        """Handle the decoder's events until it needs more data.
+
+        :param final: the whole body has been given to the decoder.
+        """
+        while not self._complete:
+            try:
+                event = self._decoder.next_event()
+            except ValueError as exc:
+                if final:
+                    raise BadRequest(
+                        "The multipart/form-data body ended before its closing boundary."
+                    ) from exc
+                raise BadRequest("The multipart/form-data body is malformed.") from exc
+            if isinstance(event, NeedData):
+                return
+            if isinstance(event, Epilogue):
+                self._complete = True
+                return
+            if isinstance(event, Field | File):
+                self._start_part(event)
+            elif isinstance(event, Data):
+                await self._part_data(event)
+            self._events_since_yield += 1
+            if self._events_since_yield >= _YIELD_EVERY_ITEMS:
+                self._events_since_yield = 0
+                await asyncio.sleep(0)
+
+    def _start_part(self, event: Field | File) -> None:
+        """Begin collecting a new field or file.
+
+        :param event: the decoder's event announcing the part.
+        """
+        self._parts_seen += 1
+        max_parts = self._parser.max_form_parts
+        if max_parts is not None and self._parts_seen > max_parts:
+            raise RequestEntityTooLarge(f"The form has more than {max_parts} parts.")
+        if event.name is None:
+            # The decoder reports a Content-Disposition without a name as None.
+            raise BadRequest("A multipart/form-data part has no name.")
+        self._part = event
+        if isinstance(event, File):
+            self._upload = _Upload(self._parser.spool_threshold, self._temp_files)
+        else:
+            self._field_data = bytearray()
+
+    async def _part_data(self, event: Data) -> None:
+        """Add data to the current part and store the part once it is complete.
+
+        :param event: the decoder's data event.
+        """
+        part = self._part
+        if isinstance(part, File):
+            assert self._upload is not None
+            await self._upload.write(event.data)
+            if not event.more_data:
+                stream = await self._upload.finish()
+                self._upload = None
+                self._files.append((part.name, _file_storage(stream, part)))
+        elif isinstance(part, Field):
+            limit = self._parser.max_form_memory_size
+            if limit is not None and len(self._field_data) + len(event.data) > limit:
+                raise _field_too_large(limit)
+            self._field_data += event.data
+            if not event.more_data:
+                _, params = parse_options_header(part.headers.get("content-type"))
+                charset = self._parser._charset_for(params.get("charset"))
+                value = self._parser._decode(bytes(self._field_data), charset)
+                self._field_data = bytearray()
+                self._fields.append((part.name, value))
+        else:
+            raise BadRequest("The multipart/form-data body is malformed.")
+
+
+def _file_storage(stream: t.IO[bytes], part: File) -> FileStorage:
+    """Wrap an upload's content and headers in a :class:`FileStorage`.
+
+    :param stream: the rewound stream holding the content.
+    :param part: the decoder's event for the file part.
+    """
+    headers: Headers = part.headers
+    declared_length = headers.get("content-length", "").strip()
+    return FileStorage(
+        stream,
+        part.filename,
+        part.name,
+        headers.get("content-type"),
+        int(declared_length) if declared_length.isascii() and declared_length.isdigit() else None,
+        headers,
+    )

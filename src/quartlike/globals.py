@@ -1,0 +1,63 @@
+"""The context-local proxies: ``current_app``, ``g``, ``request``, ``session``.
+
+Each proxy reads a :class:`contextvars.ContextVar`, so the values follow the
+asyncio task (and are copied into worker threads for sync code) instead of the
+OS thread.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from contextvars import ContextVar
+
+from werkzeug.local import LocalProxy
+
+if t.TYPE_CHECKING:
+    from .app import Quart
+    from .ctx import AppContext
+    from .ctx import RequestContext
+    from .ctx import _AppCtxGlobals
+    from .wrappers.request import Request
+
+_no_app_msg = """\
+Working outside of application context.
+
+This code needs the active application (current_app, g, url_for without a
+request, ...), but none is pushed. Push one around the code that needs it:
+
+    async with app.app_context():
+        ...
+
+Inside a view, a hook or a test client request this happens for you.\
+"""
+
+_no_req_msg = """\
+Working outside of request context.
+
+This code reads the current request (request, session, ...), but there is no
+request being handled. Use a test request context around it:
+
+    async with app.test_request_context("/path"):
+        ...
+
+or make a request with the test client, where views run in a request context.\
+"""
+
+_cv_app: ContextVar[AppContext] = ContextVar("quartlike.app_ctx")
+_cv_request: ContextVar[RequestContext] = ContextVar("quartlike.request_ctx")
+
+app_ctx: AppContext = LocalProxy(  # type: ignore[assignment]
+    _cv_app, unbound_message=_no_app_msg
+)
+current_app: Quart = LocalProxy(  # type: ignore[assignment]
+    _cv_app, "app", unbound_message=_no_app_msg
+)
+g: _AppCtxGlobals = LocalProxy(  # type: ignore[assignment]
+    _cv_app, "g", unbound_message=_no_app_msg
+)
+request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]
+    _cv_request, unbound_message=_no_req_msg
+)
+request: Request = LocalProxy(  # type: ignore[assignment]
+    _cv_request, "request", unbound_message=_no_req_msg
+)

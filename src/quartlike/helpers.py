@@ -1,0 +1,150 @@
+"""Functions views call: ``url_for``, ``redirect``, ``abort``, ``make_response``, ..."""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import functools
+import os
+import typing as t
+
+from werkzeug.exceptions import abort as _wz_abort
+from werkzeug.utils import redirect as _wz_redirect
+
+from .globals import _cv_app
+from .globals import _cv_request
+from .globals import current_app
+from .sync import is_async_callable
+
+if t.TYPE_CHECKING:
+    from werkzeug.sansio.response import Response as SansIOResponse
+
+    from .wrappers.response import Response
+
+F = t.TypeVar("F", bound=cabc.Callable[..., t.Any])
+
+
+def get_debug_flag() -> bool:
+    """Whether ``QUARTLIKE_DEBUG`` asks for debug mode."""
+    value = os.environ.get("QUARTLIKE_DEBUG", "")
+    return bool(value) and value.lower() not in {"0", "false", "no"}
+
+
+def has_app_context() -> bool:
+    """Whether an app context is active (``current_app`` and ``g`` are usable)."""
+    return _cv_app.get(None) is not None
+
+
+def has_request_context() -> bool:
+    """Whether a request context is active (``request`` is usable)."""
+    return _cv_request.get(None) is not None
+
+
+def url_for(
+    endpoint: str,
+    *,
+    _anchor: str | None = None,
+    _method: str | None = None,
+    _scheme: str | None = None,
+    _external: bool | None = None,
+    **values: t.Any,
+) -> str:
+    """Build the URL of ``endpoint`` with ``values`` for the rule's variables.
+
+    Unknown values become query arguments. ``".name"`` is relative to the
+    current blueprint. Inside a request the URL is relative unless
+    ``_external`` (or ``_scheme``) is given; outside one it is absolute and
+    needs ``SERVER_NAME``.
+
+    :param _anchor: appended as ``#anchor``.
+    :param _method: pick the rule that accepts this method.
+    :param _scheme: the scheme of an external URL.
+    :param _external: build an absolute URL.
+    """
+    return current_app.url_for(
+        endpoint,
+        _anchor=_anchor,
+        _method=_method,
+        _scheme=_scheme,
+        _external=_external,
+        **values,
+    )
+
+
+def redirect(
+    location: str, code: int = 302, Response: type[SansIOResponse] | None = None
+) -> Response:
+    """A redirect response to ``location``, made by the current app when there is one."""
+    ctx = _cv_app.get(None)
+    if ctx is not None and Response is None:
+        return ctx.app.redirect(location, code)
+    if Response is None:
+        from .wrappers.response import Response as response_class
+
+        Response = response_class
+    rv: t.Any = _wz_redirect(location, code, Response=Response)  # type: ignore[arg-type]
+    return rv  # type: ignore[no-any-return]
+
+
+def abort(code: int | SansIOResponse, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+    """Raise the HTTP exception for ``code`` (or with ``code`` as its response)."""
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        ctx.app.aborter(code, *args, **kwargs)
+    _wz_abort(code, *args, **kwargs)
+
+
+async def make_response(*args: t.Any) -> Response:
+    """Turn view-style return values into a response, to change it before returning.
+
+    ``await make_response()`` is an empty response; one argument is converted
+    as a view return value; several are treated as a tuple.
+    """
+    if not args:
+        return current_app.response_class()
+    value = args[0] if len(args) == 1 else args
+    return await current_app.make_response(value)
+
+
+def after_this_request(f: F) -> F:
+    """Run ``f(response)`` after the current request only; it must return a response."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_request' can only be used in a request: call it from a view or"
+            " a before_request hook."
+        )
+    ctx._after_request_functions.append(f)
+    return f
+
+
+def copy_current_request_context(func: F) -> F:
+    """Make ``func`` run in a copy of the current request context, wherever it is called.
+
+    Useful for work that outlives the view (a task started with
+    ``asyncio.create_task``, a callback). Works for sync and async functions.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_request_context' needs an active request: call it inside a view."
+        )
+    ctx = ctx.copy()
+
+    if is_async_callable(func):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            async with ctx:
+                return await func(*args, **kwargs)
+
+        return t.cast(F, async_wrapper)
+
+    @functools.wraps(func)
+    def sync_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        ctx.push()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            ctx._reset_without_teardown()
+
+    return t.cast(F, sync_wrapper)

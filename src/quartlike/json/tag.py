@@ -1,0 +1,353 @@
+"""A JSON dialect that keeps types plain JSON would lose, used for session cookies.
+
+Values JSON has no type for are wrapped as a one-key object whose key names the
+type, e.g. ``{" t": [1, 2]}`` for the tuple ``(1, 2)``. The key starts with a
+space so it is unlikely to clash with real data; a real one-key dict whose key
+happens to be a tag name is escaped with the ``" di"`` tag. The format is the
+same as Flask's, so signed session cookies can be shared between the two.
+
+Built-in tags:
+
+=========  =============================================  =========================
+key        Python type                                    JSON form
+=========  =============================================  =========================
+``" di"``  one-key dict whose key is a tag                ``{"<key>__": value}``
+``" t"``   :class:`tuple`                                 list
+``" b"``   :class:`bytes`                                 base64 string
+``" m"``   objects with ``__html__`` (loaded as Markup)   string
+``" u"``   :class:`uuid.UUID`                             hex string
+``" d"``   :class:`datetime.datetime`                     HTTP date string
+=========  =============================================  =========================
+
+To support another type, subclass :class:`JSONTag` and pass the subclass to
+:meth:`TaggedJSONSerializer.register`.
+"""
+
+from __future__ import annotations
+
+import abc
+import typing as t
+from base64 import b64decode
+from base64 import b64encode
+from datetime import datetime
+from uuid import UUID
+
+from markupsafe import Markup
+from werkzeug.http import http_date
+from werkzeug.http import parse_date
+
+from . import dumps as _dumps
+from . import loads as _loads
+
+__all__ = [
+    "JSONTag",
+    "PassDict",
+    "PassList",
+    "TagBytes",
+    "TagDateTime",
+    "TagDict",
+    "TagMarkup",
+    "TagTuple",
+    "TagUUID",
+    "TaggedJSONSerializer",
+]
+
+
+class JSONTag(abc.ABC):
+    """Base class for one tagged type of a :class:`TaggedJSONSerializer`.
+
+    :param serializer: the serializer the tag belongs to; tags for containers
+        use it to tag their items.
+    """
+
+    __slots__ = ("serializer",)
+
+    #: The marker key used in JSON. An empty key means the tag only rewrites
+    #: values (as :class:`PassDict` does) and is never looked up when loading.
+    key: str = ""
+
+    def __init__(self, serializer: TaggedJSONSerializer) -> None:
+        self.serializer = serializer
+
+    @abc.abstractmethod
+    def check(self, value: t.Any) -> bool:
+        """Tell whether this tag handles ``value``.
+
+        :param value: a value about to be serialised.
+        """
+
+    @abc.abstractmethod
+    def to_json(self, value: t.Any) -> t.Any:
+        """Convert ``value`` to something JSON can encode (before wrapping).
+
+        :param value: a value for which :meth:`check` returned true.
+        """
+
+    @abc.abstractmethod
+    def to_python(self, value: t.Any) -> t.Any:
+        """Rebuild the original Python value from its JSON form.
+
+        :param value: what :meth:`to_json` produced, after a JSON round trip.
+        """
+
+    def tag(self, value: t.Any) -> t.Any:
+        """Convert ``value`` and wrap it in a one-key object named by :attr:`key`.
+
+        :param value: a value for which :meth:`check` returned true.
+        """
+        return {self.key: self.to_json(value)}
+
+
+class TagDict(JSONTag):
+    """Escape a one-key dict whose key is a registered tag name.
+
+    The key gets a ``__`` suffix so loading does not mistake the dict for a
+    tagged value; the suffix is removed again when loading.
+    """
+
+    __slots__ = ()
+    key = " di"
+
+    def check(self, value: t.Any) -> bool:
+        return (
+            isinstance(value, dict)
+            and len(value) == 1
+            and next(iter(value)) in self.serializer.tags
+        )
+
+    def to_json(self, value: t.Any) -> t.Any:
+        (key,) = value
+        return {f"{key}__": self.serializer.tag(value[key])}
+
+    def to_python(self, value: t.Any) -> t.Any:
+        (key,) = value
+        return {key[:-2]: value[key]}
+
+
+class PassDict(JSONTag):
+    """Tag the values of an ordinary dict, leaving the dict itself unwrapped."""
+
+    __slots__ = ()
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, dict)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return {k: self.serializer.tag(v) for k, v in value.items()}
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return value
+
+    def tag(self, value: t.Any) -> t.Any:
+        return self.to_json(value)
+
+
+class TagTuple(JSONTag):
+    """Keep tuples apart from lists."""
+
+    __slots__ = ()
+    key = " t"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, tuple)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return [self.serializer.tag(item) for item in value]
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return tuple(value)
+
+
+class PassList(JSONTag):
+    """Tag the items of a list, leaving the list itself unwrapped."""
+
+    __slots__ = ()
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, list)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return [self.serializer.tag(item) for item in value]
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return value
+
+    def tag(self, value: t.Any) -> t.Any:
+        return self.to_json(value)
+
+
+class TagBytes(JSONTag):
+    """Store bytes as base64 text."""
+
+    __slots__ = ()
+    key = " b"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, bytes)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return b64encode(value).decode("ascii")
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return b64decode(value)
+
+
+class TagMarkup(JSONTag):
+    """Store HTML-safe strings (anything with ``__html__``), loaded back as Markup."""
+
+    __slots__ = ()
+    key = " m"
+
+    def check(self, value: t.Any) -> bool:
+        return callable(getattr(value, "__html__", None))
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return str(value.__html__())
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return Markup(value)
+
+
+class TagUUID(JSONTag):
+    """Store UUIDs as 32 hex digits."""
+
+    __slots__ = ()
+    key = " u"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, UUID)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return value.hex
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return UUID(value)
+
+
+class TagDateTime(JSONTag):
+    """Store datetimes as HTTP date strings (second precision, UTC).
+
+    Naive datetimes are taken to be UTC; loading gives an aware UTC datetime.
+    """
+
+    __slots__ = ()
+    key = " d"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, datetime)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return http_date(value)
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return parse_date(value)
+
+
+class TaggedJSONSerializer:
+    """Serialise values to tagged JSON and back.
+
+    Tags are tried in :attr:`order` and the first whose ``check`` accepts a
+    value handles it. Dicts and lists are walked so nested values are tagged
+    too.
+    """
+
+    __slots__ = ("order", "tags")
+
+    #: Tag classes registered on every new serializer, in this order.
+    default_tags: t.ClassVar[list[type[JSONTag]]] = [
+        TagDict,
+        PassDict,
+        TagTuple,
+        PassList,
+        TagBytes,
+        TagMarkup,
+        TagUUID,
+        TagDateTime,
+    ]
+
+    def __init__(self) -> None:
+        #: Tags with a key, by key, used when loading.
+        self.tags: dict[str, JSONTag] = {}
+        #: All tags, in the order they are tried when dumping.
+        self.order: list[JSONTag] = []
+        for tag_class in self.default_tags:
+            self.register(tag_class)
+
+    def register(
+        self,
+        tag_class: type[JSONTag],
+        force: bool = False,
+        index: int | None = None,
+    ) -> None:
+        """Add a tag to this serializer.
+
+        :param tag_class: the :class:`JSONTag` subclass; it is instantiated
+            with this serializer.
+        :param force: replace a tag already registered under the same key
+            instead of raising.
+        :param index: position in :attr:`order` to insert the tag at; by
+            default it is tried after all existing tags. Put a tag for a
+            subclass of a handled type (e.g. an ``OrderedDict`` tag) in front.
+        :raises KeyError: if the key is already registered and ``force`` is false.
+        """
+        tag = tag_class(self)
+        key = tag.key
+        if key:
+            if not force and key in self.tags:
+                raise KeyError(
+                    f"A tag with the key {key!r} is already registered. Pass"
+                    " force=True to replace it."
+                )
+            self.tags[key] = tag
+        if index is None:
+            self.order.append(tag)
+        else:
+            self.order.insert(index, tag)
+
+    def tag(self, value: t.Any) -> t.Any:
+        """Convert ``value`` into its tagged, JSON-encodable form.
+
+        :param value: the value to convert; values no tag accepts are returned
+            unchanged.
+        """
+        for tag in self.order:
+            if tag.check(value):
+                return tag.tag(value)
+        return value
+
+    def untag(self, value: dict[str, t.Any]) -> t.Any:
+        """Rebuild a value from a tagged object, if it is one.
+
+        :param value: a dict loaded from JSON; when it has exactly one key and
+            that key is a registered tag, the tag converts its content back.
+            Otherwise the dict is returned unchanged.
+        """
+        if len(value) != 1:
+            return value
+        (key,) = value
+        tag = self.tags.get(key)
+        if tag is None:
+            return value
+        return tag.to_python(value[key])
+
+    def _untag_scan(self, value: t.Any) -> t.Any:
+        """Untag a loaded JSON value, innermost values first."""
+        if isinstance(value, dict):
+            return self.untag({k: self._untag_scan(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return [self._untag_scan(item) for item in value]
+        return value
+
+    def dumps(self, value: t.Any) -> str:
+        """Tag ``value`` and encode it as compact JSON.
+
+        :param value: the value to serialise.
+        """
+        return _dumps(self.tag(value), separators=(",", ":"))
+
+    def loads(self, value: str | bytes) -> t.Any:
+        """Decode tagged JSON and rebuild the tagged values.
+
+        :param value: a document produced by :meth:`dumps`.
+        """
+        return self._untag_scan(_loads(value))

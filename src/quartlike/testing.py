@@ -1,0 +1,436 @@
+"""Testing an app in-process: a client that speaks ASGI to it, and test requests.
+
+Requests are built with werkzeug's ``EnvironBuilder`` (so ``data``, ``json``,
+``query_string``, ``headers``, ``auth`` and file uploads mean what they mean in
+Flask's test client), translated into an ASGI scope, and sent through the app's
+full ASGI interface, exactly as a server would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc as cabc
+import time
+import typing as t
+from http.cookies import SimpleCookie
+from io import BytesIO
+from urllib.parse import quote
+from urllib.parse import urljoin
+from urllib.parse import urlsplit
+
+from werkzeug.datastructures import Headers
+from werkzeug.test import EnvironBuilder
+
+from .wrappers.request import Body
+from .wrappers.response import DataBody
+
+if t.TYPE_CHECKING:
+    from .app import Quart
+    from .typing import HTTPScope
+    from .typing import Message
+    from .wrappers.request import Request
+    from .wrappers.response import Response
+
+_missing: t.Any = object()
+#: Redirects followed before the client gives up with an error.
+MAX_REDIRECTS = 20
+
+
+def _build(
+    app: Quart,
+    path: str = "/",
+    *,
+    method: str = "GET",
+    headers: t.Any = None,
+    query_string: cabc.Mapping[str, t.Any] | str | bytes | None = None,
+    data: t.Any = None,
+    form: cabc.Mapping[str, t.Any] | None = None,
+    files: cabc.Mapping[str, t.Any] | None = None,
+    json: t.Any = _missing,
+    scheme: str | None = None,
+    root_path: str | None = None,
+    http_version: str = "1.1",
+    subdomain: str | None = None,
+    base_url: str | None = None,
+    auth: t.Any = None,
+    content_type: str | None = None,
+    remote_addr: str = "127.0.0.1",
+) -> tuple[HTTPScope, bytes]:
+    """Build an ASGI HTTP scope and body from Flask-style test arguments."""
+    if base_url is None:
+        host = app.config["SERVER_NAME"] or "localhost"
+        if subdomain:
+            host = f"{subdomain}.{host}"
+        app_root = root_path if root_path is not None else app.config["APPLICATION_ROOT"]
+        url = urlsplit(path)
+        base_scheme = url.scheme or scheme or app.config["PREFERRED_URL_SCHEME"]
+        base_url = f"{base_scheme}://{url.netloc or host}/{app_root.lstrip('/')}"
+        path = url.path
+        if url.query:
+            path = f"{path}?{url.query}"
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    if form is not None or files is not None:
+        if data is not None:
+            raise TypeError("Pass the body as 'data' or as 'form'/'files', not both.")
+        data = {**(form or {}), **(files or {})}
+    builder_kwargs: dict[str, t.Any] = {}
+    if json is not _missing:
+        if data is not None:
+            raise TypeError("Pass the body as 'data' or as 'json', not both.")
+        data = app.json.dumps(json)
+        content_type = content_type or "application/json"
+    if isinstance(data, cabc.Mapping):
+        data = {key: _file_tuple(value) for key, value in data.items()}
+    builder = EnvironBuilder(
+        path=path,
+        base_url=base_url,
+        query_string=query_string,
+        method=method,
+        headers=headers,
+        data=data,
+        auth=auth,
+        content_type=content_type,
+        **builder_kwargs,
+    )
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    body = environ["wsgi.input"].read()
+    raw_headers: list[tuple[bytes, bytes]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if not value:
+                continue
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        raw_headers.append((name.encode("latin-1"), str(value).encode("latin-1")))
+    script_name = environ.get("SCRIPT_NAME", "").encode("latin-1").decode("utf-8", "replace")
+    path_info = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+    full_path = script_name + path_info
+    port = environ.get("SERVER_PORT")
+    scope: HTTPScope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": http_version,
+        "method": environ["REQUEST_METHOD"],
+        "scheme": environ["wsgi.url_scheme"],
+        "path": full_path,
+        "raw_path": quote(full_path).encode("ascii"),
+        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
+        "root_path": script_name,
+        "headers": raw_headers,
+        "client": (remote_addr, 50000),
+        "server": (environ["SERVER_NAME"], int(port) if port else None),
+        "extensions": {},
+    }
+    return scope, body
+
+
+def _file_tuple(value: t.Any) -> t.Any:
+    # Flask's test client accepts (bytes, filename) too; EnvironBuilder wants a stream.
+    if isinstance(value, tuple) and value and isinstance(value[0], bytes | bytearray):
+        return (BytesIO(bytes(value[0])), *value[1:])
+    return value
+
+
+def make_test_request(app: Quart, path: str = "/", **kwargs: t.Any) -> Request:
+    """A request object built from test arguments, with its body already received."""
+    scope, body = _build(app, path, **kwargs)
+    root_path = scope["root_path"]
+    route_path = scope["path"][len(root_path) :] if root_path else scope["path"]
+    return app.request_class(
+        scope["method"],
+        scope["scheme"],
+        route_path,
+        scope["query_string"],
+        scope["headers"],
+        root_path,
+        scope["http_version"],
+        scope,
+        body=Body(None, len(body), data=body),
+    )
+
+
+class _Cookie(t.NamedTuple):
+    value: str
+    expires: float | None
+    secure: bool
+
+
+class CookieJar:
+    """The cookies the test client stores and sends back, keyed by domain, path and name."""
+
+    def __init__(self) -> None:
+        self._cookies: dict[tuple[str, str, str], _Cookie] = {}
+
+    def __len__(self) -> int:
+        return len(self._cookies)
+
+    def set(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        domain: str = "localhost",
+        path: str = "/",
+        expires: float | None = None,
+        secure: bool = False,
+    ) -> None:
+        """Store a cookie (replacing one with the same domain, path and name)."""
+        if expires is not None and expires <= time.time():
+            self._cookies.pop((domain, path, key), None)
+        else:
+            self._cookies[(domain, path, key)] = _Cookie(value, expires, secure)
+
+    def delete(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
+        """Forget a cookie."""
+        self._cookies.pop((domain, path, key), None)
+
+    def get(self, key: str, *, domain: str = "localhost", path: str = "/") -> str | None:
+        """The value of a stored cookie, or ``None``."""
+        cookie = self._cookies.get((domain, path, key))
+        return cookie.value if cookie is not None else None
+
+    def header_for(self, host: str, path: str, scheme: str) -> str | None:
+        """The ``Cookie`` header to send to ``host`` and ``path``, or ``None``."""
+        now = time.time()
+        host = host.split(":")[0].lower()
+        parts = []
+        for (domain, cookie_path, name), cookie in list(self._cookies.items()):
+            if cookie.expires is not None and cookie.expires <= now:
+                del self._cookies[(domain, cookie_path, name)]
+                continue
+            if cookie.secure and scheme != "https":
+                continue
+            if not _domain_matches(host, domain) or not _path_matches(path, cookie_path):
+                continue
+            parts.append(f"{name}={cookie.value}")
+        return "; ".join(parts) if parts else None
+
+    def extract(self, host: str, headers: Headers) -> None:
+        """Store the cookies a response sets."""
+        host = host.split(":")[0].lower()
+        for header in headers.getlist("Set-Cookie"):
+            parsed: SimpleCookie = SimpleCookie()
+            try:
+                parsed.load(header)
+            except Exception:
+                continue
+            for name, morsel in parsed.items():
+                domain = (morsel["domain"] or host).lstrip(".").lower()
+                path = morsel["path"] or "/"
+                expires: float | None = None
+                if morsel["max-age"]:
+                    try:
+                        expires = time.time() + int(morsel["max-age"])
+                    except ValueError:
+                        expires = None
+                elif morsel["expires"]:
+                    from werkzeug.http import parse_date
+
+                    date = parse_date(morsel["expires"])
+                    if date is not None:
+                        expires = date.timestamp()
+                raw_value = header.split(";", 1)[0].partition("=")[2].strip()
+                self.set(
+                    name,
+                    raw_value,
+                    domain=domain,
+                    path=path,
+                    expires=expires,
+                    secure=bool(morsel["secure"]),
+                )
+
+
+def _domain_matches(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+def _path_matches(path: str, cookie_path: str) -> bool:
+    if path == cookie_path or cookie_path == "/":
+        return True
+    return path.startswith(cookie_path.rstrip("/") + "/")
+
+
+class QuartClient:
+    """Send requests to an app in-process: ``response = await client.get("/")``.
+
+    Cookies set by responses are kept and sent back (unless ``use_cookies`` is
+    false). Exceptions the app raises while testing propagate to the caller.
+    """
+
+    def __init__(self, app: Quart, use_cookies: bool = True) -> None:
+        self.app = app
+        self.cookie_jar: CookieJar | None = CookieJar() if use_cookies else None
+
+    # -- cookies ---------------------------------------------------------------
+
+    def set_cookie(
+        self, key: str, value: str = "", *, domain: str = "localhost", path: str = "/"
+    ) -> None:
+        """Store a cookie to send with the following requests."""
+        self._jar().set(key, value, domain=domain, path=path)
+
+    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
+        """Forget a stored cookie."""
+        self._jar().delete(key, domain=domain, path=path)
+
+    def get_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> str | None:
+        """The value of a stored cookie, or ``None``."""
+        return self._jar().get(key, domain=domain, path=path)
+
+    def _jar(self) -> CookieJar:
+        if self.cookie_jar is None:
+            raise TypeError("This client was created with use_cookies=False.")
+        return self.cookie_jar
+
+    # -- requests ----------------------------------------------------------------
+
+    async def open(
+        self,
+        path: str = "/",
+        *,
+        method: str = "GET",
+        follow_redirects: bool = False,
+        **kwargs: t.Any,
+    ) -> Response:
+        """Send a request and return the response.
+
+        :param path: the URL path, optionally with a query string (or a full URL).
+        :param method: the HTTP method.
+        :param headers: request headers.
+        :param query_string: a mapping or string for the query string.
+        :param data: the body: bytes or str, or a mapping sent as a form
+            (multipart when it holds files, as ``(stream_or_bytes, filename)``).
+        :param form: form fields; :param files: files, for a multipart form.
+        :param json: a value sent as a JSON body.
+        :param follow_redirects: follow redirect responses (up to 20).
+        """
+        response = await self._open_once(path, method, kwargs)
+        history: list[Response] = []
+        while follow_redirects and response.status_code in (301, 302, 303, 305, 307, 308):
+            if len(history) >= MAX_REDIRECTS:
+                raise RuntimeError(f"More than {MAX_REDIRECTS} redirects; giving up.")
+            history.append(response)
+            location = urljoin(response.request_url, response.headers["Location"])  # type: ignore[attr-defined]
+            if response.status_code not in (307, 308):
+                method = "GET" if method != "HEAD" else "HEAD"
+                kwargs = {
+                    k: v
+                    for k, v in kwargs.items()
+                    if k not in ("data", "form", "files", "json", "query_string", "content_type")
+                }
+            split = urlsplit(location)
+            if split.netloc:
+                kwargs["base_url"] = f"{split.scheme}://{split.netloc}"
+            target = split.path + (f"?{split.query}" if split.query else "")
+            response = await self._open_once(target, method, kwargs)
+        response.history = tuple(history)  # type: ignore[attr-defined]
+        return response
+
+    async def _open_once(self, path: str, method: str, kwargs: dict[str, t.Any]) -> Response:
+        scope, body = _build(self.app, path, method=method, **kwargs)
+        host = self._host(scope)
+        if self.cookie_jar is not None:
+            cookie = self.cookie_jar.header_for(host, scope["path"], scope["scheme"])
+            if cookie is not None:
+                raw = [h for h in scope["headers"] if h[0] != b"cookie"]
+                raw.append((b"cookie", cookie.encode("latin-1")))
+                scope["headers"] = raw
+        status, headers, data = await _run_http(self.app, scope, body)
+        # The body is attached as sent, keeping the wire headers (a HEAD
+        # response's Content-Length describes a body that was not sent).
+        response = self.app.response_class(status=status, headers=headers)
+        response.body = DataBody(data)
+        response.request_url = (  # type: ignore[attr-defined]
+            f"{scope['scheme']}://{host}{quote(scope['path'])}"
+        )
+        if self.cookie_jar is not None:
+            self.cookie_jar.extract(host, headers)
+        return response
+
+    @staticmethod
+    def _host(scope: HTTPScope) -> str:
+        for name, value in scope["headers"]:
+            if name == b"host":
+                return value.decode("latin-1")
+        server = scope["server"]
+        return server[0] if server else "localhost"
+
+    async def get(self, path: str = "/", **kwargs: t.Any) -> Response:
+        """``open(path, method="GET", ...)``."""
+        return await self.open(path, method="GET", **kwargs)
+
+    async def post(self, path: str = "/", **kwargs: t.Any) -> Response:
+        """``open(path, method="POST", ...)``."""
+        return await self.open(path, method="POST", **kwargs)
+
+    async def put(self, path: str = "/", **kwargs: t.Any) -> Response:
+        """``open(path, method="PUT", ...)``."""
+        return await self.open(path, method="PUT", **kwargs)
+
+    async def patch(self, path: str = "/", **kwargs: t.Any) -> Response:
+        """``open(path, method="PATCH", ...)``."""
+        return await self.open(path, method="PATCH", **kwargs)
+
+    async def delete(self, path: str = "/", **kwargs: t.Any) -> Response:
+        """``open(path, method="DELETE", ...)``."""
+        return await self.open(path, method="DELETE", **kwargs)
+
+    async def head(self, path: str = "/", **kwargs: t.Any) -> Response:
+        """``open(path, method="HEAD", ...)``."""
+        return await self.open(path, method="HEAD", **kwargs)
+
+    async def options(self, path: str = "/", **kwargs: t.Any) -> Response:
+        """``open(path, method="OPTIONS", ...)``."""
+        return await self.open(path, method="OPTIONS", **kwargs)
+
+    async def trace(self, path: str = "/", **kwargs: t.Any) -> Response:
+        """``open(path, method="TRACE", ...)``."""
+        return await self.open(path, method="TRACE", **kwargs)
+
+
+async def _run_http(app: Quart, scope: HTTPScope, body: bytes) -> tuple[int, Headers, bytes]:
+    """Call the app with ``scope`` and ``body``; collect the response it sends."""
+    done = asyncio.Event()
+    sent_body = False
+    status: int | None = None
+    response_headers = Headers()
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        kind = message["type"]
+        if kind == "http.response.start":
+            if status is not None:
+                raise RuntimeError("The app sent http.response.start twice.")
+            status = message["status"]
+            for name, value in message.get("headers", ()):
+                response_headers.add(name.decode("latin-1"), value.decode("latin-1"))
+        elif kind == "http.response.body":
+            if status is None:
+                raise RuntimeError("The app sent a body before http.response.start.")
+            chunks.append(bytes(message.get("body", b"")))
+            if not message.get("more_body", False):
+                done.set()
+
+    try:
+        await app(scope, receive, send)
+    finally:
+        done.set()
+    if status is None:
+        raise RuntimeError("The app returned without sending a response.")
+    return status, response_headers, b"".join(chunks)

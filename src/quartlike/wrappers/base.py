@@ -1,0 +1,101 @@
+"""What HTTP requests and websocket handshakes have in common.
+
+Both are built from an ASGI scope, both are routed, and both expose werkzeug's
+parsed views of headers, cookies and query arguments. The headers are decoded
+only when first touched, so a view that never looks at them never pays for it.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.request import Request as SansIORequest
+from werkzeug.utils import cached_property
+
+if t.TYPE_CHECKING:
+    from werkzeug.routing import Rule
+
+    from ..typing import ConnectionScope
+
+
+class BaseRequestWebsocket(SansIORequest):
+    """The routed, sans-IO part of a request or websocket handshake."""
+
+    #: The rule that matched, set by routing. ``None`` before matching or on a 404.
+    url_rule: Rule | None = None
+    #: The arguments the matched rule extracted from the URL.
+    view_args: dict[str, t.Any] | None = None
+    #: The routing error (404, 405, redirect) raised instead of a match, if any.
+    routing_exception: HTTPException | None = None
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        path: str,
+        query_string: bytes,
+        headers: Headers | t.Iterable[tuple[bytes, bytes]],
+        root_path: str,
+        http_version: str,
+        scope: ConnectionScope,
+    ) -> None:
+        # The sans-IO base __init__ is not called: it needs decoded headers up
+        # front, and we decode them lazily from the scope instead.
+        self.method = method.upper()
+        self.scheme = scheme
+        self.root_path = root_path.rstrip("/")
+        self.path = "/" + path.lstrip("/")
+        self.query_string = query_string
+        if isinstance(headers, Headers):
+            self.__dict__["headers"] = headers
+        else:
+            self._raw_headers = headers
+        self.http_version = http_version
+        self.scope = scope
+        self.server = scope.get("server")
+        client = scope.get("client")
+        self.remote_addr = client[0] if client else None
+
+    @cached_property
+    def headers(self) -> Headers:
+        """The request headers, decoded from the raw ASGI pairs on first access."""
+        headers = Headers()
+        for name, value in self._raw_headers:
+            headers.add(name.decode("latin-1"), value.decode("latin-1"))
+        return headers
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint of the matched rule, or ``None``."""
+        if self.url_rule is not None:
+            return t.cast("str | None", self.url_rule.endpoint)
+        return None
+
+    @property
+    def blueprint(self) -> str | None:
+        """The dotted name of the blueprint that owns the matched endpoint, if any."""
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The current blueprint and its parents, innermost first."""
+        name = self.blueprint
+        if name is None:
+            return []
+        parts = name.split(".")
+        return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+    @property
+    def script_root(self) -> str:
+        """An alias for :attr:`root_path`, as Flask names it."""
+        return self.root_path
+
+    @property
+    def url_root(self) -> str:
+        """An alias for :attr:`root_url`, as Flask names it."""
+        return self.root_url

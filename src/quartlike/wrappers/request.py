@@ -1,0 +1,384 @@
+"""The HTTP request: werkzeug's parsed views plus a body read from the ASGI stream.
+
+Reading the body is the only asynchronous part. Everything that needs the body
+is awaitable (``await request.get_data()``, ``await request.form``,
+``await request.get_json()``), and ``async for chunk in request.body`` streams
+it without holding it in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc as cabc
+import json
+import typing as t
+
+from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestTimeout
+from werkzeug.exceptions import UnsupportedMediaType
+
+from ..globals import _cv_app
+from .base import BaseRequestWebsocket
+
+if t.TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+
+    from ..typing import ASGIReceiveCallable
+    from ..typing import HTTPScope
+
+
+class ClientDisconnected(BadRequest):
+    """The client went away before the request body was complete."""
+
+    description = "The client disconnected before sending the whole request body."
+
+
+class Body:
+    """The request body as an async stream of ``bytes`` chunks.
+
+    Iterate it once with ``async for``; or call :meth:`read` to get it all, after
+    which it is cached and may be read again. The stream enforces the size limit
+    (413) both against a declared ``Content-Length`` (before reading anything)
+    and as chunks arrive, and the time limit for the whole body (408).
+
+    :param receive: the ASGI receive callable, or ``None`` for a body that is
+        already known (tests, sync bridges).
+    :param data: the complete body, when ``receive`` is ``None``.
+    """
+
+    __slots__ = ("_receive", "_data", "_consumed", "_complete", "declared_length", "expects_data")
+
+    def __init__(
+        self,
+        receive: ASGIReceiveCallable | None,
+        declared_length: int | None,
+        data: bytes = b"",
+    ) -> None:
+        self._receive = receive
+        self._data: bytes | None = data if receive is None else None
+        self._consumed = False
+        self._complete = receive is None
+        self.declared_length = declared_length
+        #: Whether the request announced a body (a length above 0, or chunked).
+        self.expects_data = bool(declared_length)
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether the whole body has been received."""
+        return self._complete
+
+    async def _chunks(
+        self, max_length: int | None, timeout: float | None
+    ) -> cabc.AsyncIterator[bytes]:
+        if self._data is not None:
+            if self._data:
+                yield self._data
+            return
+        if self._consumed:
+            raise RuntimeError(
+                "The request body was already consumed by streaming it. Call"
+                " 'await request.get_data()' before iterating if you need it twice."
+            )
+        self._consumed = True
+        if (
+            max_length is not None
+            and self.declared_length is not None
+            and self.declared_length > max_length
+        ):
+            raise RequestEntityTooLarge()
+        receive = self._receive
+        assert receive is not None
+        received = 0
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            if deadline is None:
+                message = await receive()
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
+                except TimeoutError:
+                    raise RequestTimeout() from None
+            kind = message.get("type")
+            if kind == "http.disconnect":
+                raise ClientDisconnected()
+            chunk = message.get("body", b"")
+            if chunk:
+                received += len(chunk)
+                if max_length is not None and received > max_length:
+                    raise RequestEntityTooLarge()
+                yield bytes(chunk)
+            if not message.get("more_body", False):
+                self._complete = True
+                return
+
+    def stream(
+        self, max_length: int | None = None, timeout: float | None = None
+    ) -> cabc.AsyncIterator[bytes]:
+        """Iterate the chunks with explicit limits (``None`` means no limit)."""
+        return self._chunks(max_length, timeout)
+
+    def __aiter__(self) -> cabc.AsyncIterator[bytes]:
+        return self._chunks(*_limits())
+
+    async def read(self, max_length: int | None = None, timeout: float | None = None) -> bytes:
+        """Receive the whole body (once) and return it."""
+        if self._data is None:
+            parts = [chunk async for chunk in self._chunks(max_length, timeout)]
+            self._data = b"".join(parts)
+        return self._data
+
+
+def _limits() -> tuple[int | None, float | None]:
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return None, None
+    config = ctx.app.config
+    return config["MAX_CONTENT_LENGTH"], config["BODY_TIMEOUT"]
+
+
+class Request(BaseRequestWebsocket):
+    """An HTTP request.
+
+    The attributes of werkzeug's sans-IO request are all here (``args``,
+    ``headers``, ``cookies``, ``accept_*``, ``authorization``, ...), plus the
+    routing results (``url_rule``, ``view_args``, ``endpoint``, ``blueprint``)
+    and the awaitable body accessors.
+    """
+
+    json_module: t.Any = json
+    #: The per-request override of the body size limit; ``None`` uses the app config.
+    _max_content_length: int | None = None
+    _max_form_memory_size: int | None = None
+    _max_form_parts: int | None = None
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        path: str,
+        query_string: bytes,
+        headers: Headers | t.Iterable[tuple[bytes, bytes]],
+        root_path: str,
+        http_version: str,
+        scope: HTTPScope,
+        *,
+        body: Body | None = None,
+    ) -> None:
+        super().__init__(
+            method, scheme, path, query_string, headers, root_path, http_version, scope
+        )
+        if body is None:
+            body = Body(None, 0)
+        self.body = body
+        self._form: MultiDict[str, str] | None = None
+        self._files: MultiDict[str, FileStorage] | None = None
+        self._cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
+
+    # -- limits ------------------------------------------------------------
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The largest body accepted (413 past it): per request, else ``MAX_CONTENT_LENGTH``."""
+        if self._max_content_length is not None:
+            return self._max_content_length
+        ctx = _cv_app.get(None)
+        return ctx.app.config["MAX_CONTENT_LENGTH"] if ctx is not None else None
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """The largest non-file form field accepted, per request or ``MAX_FORM_MEMORY_SIZE``."""
+        if self._max_form_memory_size is not None:
+            return self._max_form_memory_size
+        ctx = _cv_app.get(None)
+        return ctx.app.config["MAX_FORM_MEMORY_SIZE"] if ctx is not None else None
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+    @property
+    def max_form_parts(self) -> int | None:
+        """The most form fields and files accepted, per request or ``MAX_FORM_PARTS``."""
+        if self._max_form_parts is not None:
+            return self._max_form_parts
+        ctx = _cv_app.get(None)
+        return ctx.app.config["MAX_FORM_PARTS"] if ctx is not None else None
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
+
+    @property
+    def body_timeout(self) -> float | None:
+        """Seconds allowed to receive the whole body (``BODY_TIMEOUT``), 408 past it."""
+        ctx = _cv_app.get(None)
+        return ctx.app.config["BODY_TIMEOUT"] if ctx is not None else None
+
+    # -- body ----------------------------------------------------------------
+
+    def stream(self) -> cabc.AsyncIterator[bytes]:
+        """Stream the body in chunks, with this request's size and time limits."""
+        return self.body.stream(self.max_content_length, self.body_timeout)
+
+    async def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
+        """Receive the whole body and return it as ``bytes`` (or ``str`` with ``as_text``).
+
+        :param cache: kept for Flask compatibility; the body is always cached so
+            that it can be read again.
+        :param as_text: decode the body as UTF-8 (invalid bytes replaced).
+        :param parse_form_data: parse the form first, so that a form body is
+            consumed by the form parser as in Flask.
+        """
+        if parse_form_data:
+            await self._load_form_data()
+        data = await self.body.read(self.max_content_length, self.body_timeout)
+        if as_text:
+            return data.decode("utf-8", "replace")
+        return data
+
+    @property
+    def data(self) -> cabc.Awaitable[bytes]:
+        """``await request.data``: the whole body as bytes."""
+        return self.get_data()
+
+    # -- forms ---------------------------------------------------------------
+
+    @property
+    def want_form_data_parsed(self) -> bool:
+        """Whether the content type is one the form parser reads."""
+        return self.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    async def _load_form_data(self) -> None:
+        if self._form is not None:
+            return
+        from ..formparser import FormDataParser
+
+        if not self.want_form_data_parsed:
+            self._form = self.parameter_storage_class()
+            self._files = self.parameter_storage_class()
+            return
+        ctx = _cv_app.get(None)
+        spool = ctx.app.config["FORM_SPOOL_THRESHOLD"] if ctx is not None else 500 * 1024
+        parser = FormDataParser(
+            max_form_memory_size=self.max_form_memory_size,
+            max_form_parts=self.max_form_parts,
+            spool_threshold=spool,
+            cls=self.parameter_storage_class,
+        )
+        form, files = await parser.parse(self.stream(), self.mimetype, self.mimetype_params)
+        self._form, self._files = form, files
+
+    async def _get_form(self) -> MultiDict[str, str]:
+        await self._load_form_data()
+        assert self._form is not None
+        return self._form
+
+    async def _get_files(self) -> MultiDict[str, FileStorage]:
+        await self._load_form_data()
+        assert self._files is not None
+        return self._files
+
+    async def _get_values(self) -> CombinedMultiDict[str, str]:
+        sources: list[MultiDict[str, str]] = [self.args]
+        if self.method != "GET":
+            # As in Flask, a GET request's body is never part of ``values``.
+            sources.append(await self._get_form())
+        return CombinedMultiDict(sources)
+
+    @property
+    def form(self) -> cabc.Awaitable[MultiDict[str, str]]:
+        """``await request.form``: the urlencoded or multipart form fields."""
+        return self._get_form()
+
+    @property
+    def files(self) -> cabc.Awaitable[MultiDict[str, FileStorage]]:
+        """``await request.files``: the uploaded files of a multipart form."""
+        return self._get_files()
+
+    @property
+    def values(self) -> cabc.Awaitable[CombinedMultiDict[str, str]]:
+        """``await request.values``: ``args`` and (except for GET) ``form`` combined."""
+        return self._get_values()
+
+    def close(self) -> None:
+        """Close any uploaded files spooled by the form parser."""
+        files = self._files
+        if files:
+            for _key, value in files.items(multi=True):
+                value.close()
+
+    # -- JSON ------------------------------------------------------------------
+
+    @property
+    def json(self) -> cabc.Awaitable[t.Any]:
+        """``await request.json``: the parsed JSON body, see :meth:`get_json`."""
+        return self.get_json()
+
+    async def get_json(
+        self, force: bool = False, silent: bool = False, cache: bool = True
+    ) -> t.Any:
+        """Parse the body as JSON.
+
+        Without ``force``, the content type must be JSON (``application/json``
+        or ``+json``), else 415. Invalid JSON (bad UTF-8, syntax, nesting too
+        deep, numbers too large) is a 400. ``silent`` returns ``None`` instead
+        of either error.
+        """
+        if cache and self._cached_json[silent] is not Ellipsis:
+            return self._cached_json[silent]
+        if not (force or self.is_json):
+            if silent:
+                return None
+            return self.on_json_loading_failed(None)
+        data = await self.get_data()
+        try:
+            rv = self._load_json(data)
+        except ValueError as e:
+            if silent:
+                rv = None
+                if cache:
+                    self._cached_json = (self._cached_json[0], rv)
+            else:
+                rv = self.on_json_loading_failed(e)
+                if cache:
+                    self._cached_json = (rv, self._cached_json[1])
+        else:
+            if cache:
+                self._cached_json = (rv, rv)
+        return rv
+
+    def _load_json(self, data: bytes) -> t.Any:
+        ctx = _cv_app.get(None)
+        try:
+            if ctx is not None:
+                return ctx.app.json.loads(data)
+            return self.json_module.loads(data)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+    def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
+        """Called when JSON loading fails and ``silent`` is false; raises by default.
+
+        The 400 carries the parser's message in debug mode only.
+        """
+        if e is None:
+            raise UnsupportedMediaType(
+                "Did not attempt to load JSON data because the request"
+                " Content-Type was not 'application/json'."
+            )
+        ctx = _cv_app.get(None)
+        if ctx is not None and ctx.app.debug:
+            raise BadRequest(f"Failed to decode JSON object: {e}")
+        raise BadRequest()

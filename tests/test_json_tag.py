@@ -1,0 +1,339 @@
+from __future__ import annotations
+
+import types
+import typing as t
+from collections import OrderedDict
+from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from uuid import UUID
+
+import flask
+import flask.json.tag
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from quartlike.globals import _cv_app
+from quartlike.json.provider import DefaultJSONProvider
+from quartlike.json.tag import JSONTag
+from quartlike.json.tag import PassDict
+from quartlike.json.tag import TagDict
+from quartlike.json.tag import TaggedJSONSerializer
+
+SAMPLE_UUID = UUID("0f8fad5b-d9cb-469f-a165-70867728950e")
+
+
+def flask_serializer() -> flask.json.tag.TaggedJSONSerializer:
+    return flask.json.tag.TaggedJSONSerializer()
+
+
+# Values whose serialised form must be identical to Flask's, and which load
+# back to an equal value.
+INTEROP_VALUES: list[t.Any] = [
+    None,
+    True,
+    0,
+    -12,
+    1.5,
+    "",
+    "text \u2603",
+    [],
+    {},
+    [1, "a", None],
+    {"a": 1, "b": [1, 2]},
+    {"outer": {"inner": {"deep": [1, {"x": (1, 2)}]}}},
+    (),
+    (1, 2, 3),
+    ((1, (2, 3)), [4, (5,)]),
+    b"",
+    b"\x00\xff binary \n",
+    {"blob": [b"a", b"bc"]},
+    Markup("<strong>safe</strong>"),
+    {"m": Markup("&lt;")},
+    SAMPLE_UUID,
+    [SAMPLE_UUID, UUID(int=0)],
+    datetime(2024, 2, 29, 12, 30, 45, tzinfo=UTC),
+    datetime(2024, 2, 29, 12, 30, 45, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    {"when": datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC)},
+    {" t": "looks like a tuple tag"},
+    {" t": [1, 2]},
+    {" di": {" t__": 1}},
+    {" b": b"bytes under a tag name"},
+    {" t": 1, " u": 2},
+    {"x": {" u": "not a uuid"}},
+    {" nottag": 1},
+    {"b": 1, "a": 2, "c": (b"z",)},
+    [{" m": Markup("<i>")}, ({" d": None},)],
+]
+
+
+@pytest.mark.parametrize("value", INTEROP_VALUES)
+def test_dumps_matches_flask(value: t.Any) -> None:
+    assert TaggedJSONSerializer().dumps(value) == flask_serializer().dumps(value)
+
+
+@pytest.mark.parametrize("value", INTEROP_VALUES)
+def test_round_trip_and_cross_loading(value: t.Any) -> None:
+    ours = TaggedJSONSerializer()
+    theirs = flask_serializer()
+    assert ours.loads(ours.dumps(value)) == value
+    assert ours.loads(theirs.dumps(value)) == value
+    assert theirs.loads(ours.dumps(value)) == value
+
+
+def test_loads_preserves_types() -> None:
+    s = TaggedJSONSerializer()
+    value = {
+        "t": (1, (2,)),
+        "b": b"\x01",
+        "m": Markup("<b>"),
+        "u": SAMPLE_UUID,
+        "d": datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "l": [(1,)],
+    }
+    loaded = s.loads(s.dumps(value))
+    assert type(loaded["t"]) is tuple
+    assert type(loaded["t"][1]) is tuple
+    assert type(loaded["b"]) is bytes
+    assert type(loaded["m"]) is Markup
+    assert type(loaded["u"]) is UUID
+    assert type(loaded["d"]) is datetime
+    assert loaded["d"].tzinfo is not None
+    assert type(loaded["l"]) is list
+    assert type(loaded["l"][0]) is tuple
+
+
+def test_exact_wire_format() -> None:
+    s = TaggedJSONSerializer()
+    assert s.dumps((1, 2)) == '{" t":[1,2]}'
+    assert s.dumps(b"hi") == '{" b":"aGk="}'
+    assert s.dumps(Markup("<p>")) == '{" m":"<p>"}'
+    assert s.dumps(SAMPLE_UUID) == '{" u":"0f8fad5bd9cb469fa16570867728950e"}'
+    assert (
+        s.dumps(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
+        == '{" d":"Tue, 02 Jan 2024 03:04:05 GMT"}'
+    )
+    assert s.dumps({" t": 1}) == '{" di":{" t__":1}}'
+    assert s.dumps({"b": 1, "a": [1]}) == '{"b":1,"a":[1]}'
+
+
+def test_datetime_precision_and_timezone() -> None:
+    s = TaggedJSONSerializer()
+    value = datetime(2024, 6, 1, 12, 0, 0, 987654, tzinfo=timezone(timedelta(hours=-4)))
+    loaded = s.loads(s.dumps(value))
+    assert loaded == value.replace(microsecond=0)
+    assert loaded.utcoffset() == timedelta(0)
+    naive = datetime(2024, 6, 1, 12, 0, 0)
+    assert s.loads(s.dumps(naive)) == naive.replace(tzinfo=UTC)
+
+
+def test_object_with_html_loads_as_markup() -> None:
+    class Widget:
+        def __html__(self) -> str:
+            return "<widget>"
+
+    s = TaggedJSONSerializer()
+    assert s.dumps(Widget()) == '{" m":"<widget>"}'
+    assert s.loads(s.dumps(Widget())) == Markup("<widget>")
+
+
+def test_untag() -> None:
+    s = TaggedJSONSerializer()
+    assert s.untag({" t": [1]}) == (1,)
+    assert s.untag({" u": SAMPLE_UUID.hex}) == SAMPLE_UUID
+    plain = {" t": [1], "other": 2}
+    assert s.untag(plain) is plain
+    unknown = {" zz": 1}
+    assert s.untag(unknown) is unknown
+    assert s.untag({}) == {}
+
+
+def test_tag() -> None:
+    s = TaggedJSONSerializer()
+    assert s.tag((1, b"a")) == {" t": [1, {" b": "YQ=="}]}
+    assert s.tag({"k": (1,)}) == {"k": {" t": [1]}}
+    assert s.tag([(1,)]) == [{" t": [1]}]
+    sentinel = object()
+    assert s.tag(sentinel) is sentinel
+
+
+def test_default_order_and_keys() -> None:
+    s = TaggedJSONSerializer()
+    assert [type(tag).__name__ for tag in s.order] == [
+        "TagDict",
+        "PassDict",
+        "TagTuple",
+        "PassList",
+        "TagBytes",
+        "TagMarkup",
+        "TagUUID",
+        "TagDateTime",
+    ]
+    assert set(s.tags) == {" di", " t", " b", " m", " u", " d"}
+    assert set(s.tags) == set(flask_serializer().tags)
+
+
+def test_dumps_outside_app_does_not_sort() -> None:
+    assert _cv_app.get(None) is None
+    assert TaggedJSONSerializer().dumps({"b": 1, "a": 2}) == '{"b":1,"a":2}'
+
+
+@pytest.fixture
+def app_context() -> Iterator[None]:
+    class App:
+        response_class = Response
+        debug = False
+
+        def __init__(self) -> None:
+            self.json = DefaultJSONProvider(self)
+
+    app = App()
+    token = _cv_app.set(types.SimpleNamespace(app=app))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        _cv_app.reset(token)
+
+
+def test_dumps_inside_app_uses_app_provider(app_context: None) -> None:
+    value = {"b": 1, "a": ("\u2603", b"x")}
+    ours = TaggedJSONSerializer().dumps(value)
+    assert ours == '{"a":{" t":["\\u2603",{" b":"eA=="}]},"b":1}'
+    with flask.Flask(__name__).app_context():
+        assert ours == flask_serializer().dumps(value)
+    assert TaggedJSONSerializer().loads(ours) == value
+
+
+# ---------------------------------------------------------------------------
+# Registering tags
+# ---------------------------------------------------------------------------
+
+
+class TagOrderedDict(JSONTag):
+    __slots__ = ()
+    key = " od"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, OrderedDict)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return [[k, self.serializer.tag(v)] for k, v in value.items()]
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return OrderedDict(value)
+
+
+def test_register_at_index() -> None:
+    s = TaggedJSONSerializer()
+    s.register(TagOrderedDict, index=0)
+    assert isinstance(s.order[0], TagOrderedDict)
+    assert s.order[0].serializer is s
+    value = OrderedDict([("b", (1,)), ("a", 2)])
+    dumped = s.dumps(value)
+    assert dumped == '{" od":[["b",{" t":[1]}],["a",2]]}'
+    loaded = s.loads(dumped)
+    assert type(loaded) is OrderedDict
+    assert loaded == value
+
+
+def test_register_appends_by_default() -> None:
+    s = TaggedJSONSerializer()
+    s.register(TagOrderedDict)
+    assert isinstance(s.order[-1], TagOrderedDict)
+    # PassDict comes first and handles OrderedDict as a plain dict.
+    assert s.dumps(OrderedDict(a=1)) == '{"a":1}'
+
+
+def test_register_duplicate_key() -> None:
+    s = TaggedJSONSerializer()
+
+    class OtherTuple(JSONTag):
+        __slots__ = ()
+        key = " t"
+
+        def check(self, value: t.Any) -> bool:
+            return isinstance(value, tuple)
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return "tuple"
+
+        def to_python(self, value: t.Any) -> t.Any:
+            return ("replaced",)
+
+    with pytest.raises(KeyError, match="force=True"):
+        s.register(OtherTuple)
+    s.register(OtherTuple, force=True, index=0)
+    assert s.dumps((1,)) == '{" t":"tuple"}'
+    assert s.loads('{" t":[1]}') == ("replaced",)
+
+
+def test_register_keyless_tag() -> None:
+    s = TaggedJSONSerializer()
+    before = dict(s.tags)
+    s.register(PassDict)
+    s.register(PassDict)
+    assert s.tags == before
+    assert len(s.order) == 10
+
+
+def test_jsontag_is_abstract() -> None:
+    with pytest.raises(TypeError):
+        JSONTag(TaggedJSONSerializer())  # type: ignore[abstract]
+
+
+def test_tagdict_check() -> None:
+    s = TaggedJSONSerializer()
+    tag = TagDict(s)
+    assert tag.check({" t": 1})
+    assert not tag.check({" t": 1, "x": 2})
+    assert not tag.check({"x": 1})
+    assert not tag.check([" t"])
+
+
+# ---------------------------------------------------------------------------
+# Property-based differential test against Flask
+# ---------------------------------------------------------------------------
+
+tag_like_keys = st.sampled_from([" t", " u", " b", " m", " d", " di", " t__", "a", "b"])
+keys = st.one_of(tag_like_keys, st.text(max_size=5))
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+    st.binary(max_size=10),
+    st.uuids(),
+    st.text(max_size=10).map(Markup),
+    st.datetimes(
+        min_value=datetime(1970, 1, 1),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.just(UTC),
+    ).map(lambda d: d.replace(microsecond=0)),
+)
+values = st.recursive(
+    leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(children, max_size=4).map(tuple),
+        st.dictionaries(keys, children, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(database=None, max_examples=200, deadline=None)
+@given(values)
+def test_differential_against_flask(value: t.Any) -> None:
+    ours = TaggedJSONSerializer()
+    theirs = flask_serializer()
+    dumped = ours.dumps(value)
+    assert dumped == theirs.dumps(value)
+    assert ours.loads(dumped) == value
+    assert theirs.loads(dumped) == value

@@ -53,11 +53,15 @@ from .wrappers.response import Response
 if t.TYPE_CHECKING:
     import logging
 
+    from .cli import AppGroup
     from .testing import QuartClient
+    from .testing import QuartlikeCliRunner
 
 T_teardown = t.TypeVar("T_teardown", bound=TeardownCallable)
 T_lifespan = t.TypeVar("T_lifespan", bound=LifespanCallable)
 T_while = t.TypeVar("T_while", bound=WhileServingCallable)
+ShellContextProcessorCallable = cabc.Callable[[], dict[str, t.Any]]
+T_shell_context = t.TypeVar("T_shell_context", bound=ShellContextProcessorCallable)
 
 
 def _make_timedelta(value: timedelta | int) -> timedelta:
@@ -92,6 +96,7 @@ class Quart(DispatchMixin, Scaffold):
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
     aborter_class: type[Aborter] = Aborter
     test_client_class: type[QuartClient] | None = None
+    test_cli_runner_class: type[QuartlikeCliRunner] | None = None
 
     #: The defaults every new app's config starts from.
     default_config: ImmutableDict[str, t.Any] = ImmutableDict(DEFAULT_CONFIG)
@@ -138,7 +143,7 @@ class Quart(DispatchMixin, Scaffold):
         self.static_host = static_host
 
         self.url_build_error_handlers: list[
-            cabc.Callable[[Exception, str, dict[str, t.Any]], str]
+            cabc.Callable[[Exception, str, dict[str, t.Any]], str | None]
         ] = []
         self.teardown_appcontext_funcs: list[TeardownCallable] = []
         self.before_serving_funcs: list[LifespanCallable] = []
@@ -148,6 +153,13 @@ class Quart(DispatchMixin, Scaffold):
         self.extensions: dict[str, t.Any] = {}
         #: Registered blueprints by name.
         self.blueprints: dict[str, t.Any] = {}
+        #: Functions returning names for the ``quartlike shell`` namespace.
+        self.shell_context_processors: list[ShellContextProcessorCallable] = []
+
+        from .cli import AppGroup
+
+        #: The click group of the app's commands, run by ``quartlike <command>``.
+        self.cli: AppGroup = AppGroup(self.name)
 
         self._executor: ThreadPoolExecutor | None = None
         self._init_dispatch()
@@ -446,6 +458,32 @@ class Quart(DispatchMixin, Scaffold):
 
             cls = QuartClient
         return cls(self, use_cookies=use_cookies, **kwargs)
+
+    def test_cli_runner(self, **kwargs: t.Any) -> QuartlikeCliRunner:
+        """A click runner that invokes the app's commands (``app.cli`` by default)."""
+        cls = self.test_cli_runner_class
+        if cls is None:
+            from .testing import QuartlikeCliRunner
+
+            cls = QuartlikeCliRunner
+        return cls(self, **kwargs)
+
+    # -- the shell -------------------------------------------------------------------
+
+    @setupmethod
+    def shell_context_processor(self, f: T_shell_context) -> T_shell_context:
+        """Register ``f()``, returning a dict of names to add to ``quartlike shell``."""
+        self.shell_context_processors.append(f)
+        return f
+
+    def make_shell_context(self) -> dict[str, t.Any]:
+        """The namespace of ``quartlike shell``: ``app``, ``g`` and the processors' names."""
+        from .globals import g
+
+        rv: dict[str, t.Any] = {"app": self, "g": g}
+        for processor in self.shell_context_processors:
+            rv.update(processor())
+        return rv
 
     # -- lifespan --------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from .sync import iterate_sync
 from .wrappers.request import Body
 from .wrappers.response import DataBody
 from .wrappers.response import IterableBody
+from .wrappers.response import _to_bytes
 
 if t.TYPE_CHECKING:
     from .app import Quart
@@ -22,6 +23,7 @@ if t.TYPE_CHECKING:
     from .typing import ASGISendCallable
     from .typing import HTTPScope
     from .typing import LifespanScope
+    from .typing import Message
     from .wrappers.request import Request
     from .wrappers.response import Response
 
@@ -34,17 +36,14 @@ def request_from_scope(app: Quart, scope: HTTPScope, receive: ASGIReceiveCallabl
         # ASGI servers include root_path in path; routing works on the rest.
         path = path[len(root_path) :]
     declared: int | None = None
-    chunked = False
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
                 declared = int(value)
             except ValueError:
                 declared = None
-        elif name == b"transfer-encoding":
-            chunked = True
+            break
     body = Body(receive, declared)
-    body.expects_data = bool(declared) or chunked
     return app.request_class(
         scope["method"],
         scope.get("scheme", "http"),
@@ -69,10 +68,13 @@ async def serve_http(
     try:
         try:
             response = await app.full_dispatch_request()
+            # Invalid headers are an error of the app, handled like any other.
+            headers = response.final_headers()
         except Exception as e:
             error = e
             response = await app.handle_exception(e)
-        await send_response(app, request, response, send, receive)
+            headers = response.final_headers()
+        await send_response(app, request, response, send, receive, headers)
     except BaseException as e:
         error = e
         raise
@@ -88,9 +90,15 @@ async def send_response(
     response: Response,
     send: ASGISendCallable,
     receive: ASGIReceiveCallable,
+    headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    """Send ``response``; stream its body if it is not in memory."""
-    headers = response.final_headers()
+    """Send ``response``; stream its body if it is not in memory.
+
+    ``headers`` are the response's :meth:`~Response.final_headers`, when
+    already computed.
+    """
+    if headers is None:
+        headers = response.final_headers()
     start = {"type": "http.response.start", "status": response.status_code, "headers": headers}
     body = response.body
     if request.method == "HEAD" or response.body_is_empty_for_status:
@@ -110,41 +118,57 @@ async def send_response(
     ):
         chunks = _encode(iterate_sync(app.executor, body.iterable))
     timeout = response.timeout if response.timeout is not None else app.config["RESPONSE_TIMEOUT"]
-    # Watch for the client leaving only when nobody else reads ``receive``:
-    # a stream that is still consuming the request body sees the disconnect there.
-    watch = not request.body.expects_data or request.body.is_complete
     await send(start)
-    await _stream(app, chunks, body.aclose, send, receive if watch else None, timeout)
+    await _stream(app, request, chunks, body.aclose, send, receive, timeout)
 
 
-async def _encode(items: cabc.AsyncIterable[t.Any]) -> cabc.AsyncIterator[bytes]:
-    async for item in items:
-        yield item.encode("utf-8") if isinstance(item, str) else bytes(item)
+async def _encode(items: cabc.AsyncIterator[t.Any]) -> cabc.AsyncIterator[bytes]:
+    try:
+        async for item in items:
+            yield _to_bytes(item)
+    finally:
+        # Close the source when the stream stops early (a disconnect or timeout):
+        # ``iterate_sync`` then closes a sync generator in the pool, not on the loop.
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def _stream(
     app: Quart,
+    request: Request,
     chunks: cabc.AsyncIterable[bytes],
     close: cabc.Callable[[], cabc.Awaitable[None]],
     send: ASGISendCallable,
-    receive: ASGIReceiveCallable | None,
+    receive: ASGIReceiveCallable,
     timeout: float | None,
 ) -> None:
     task = asyncio.current_task()
     assert task is not None
     disconnected = False
+    # While streaming, one watcher task owns ``receive``: it notices the client
+    # leaving and cancels the stream. Request body messages that arrive
+    # meanwhile are relayed to the request body through a small queue, so a
+    # stream that is still reading the upload gets every chunk.
+    relay: asyncio.Queue[Message] | None = None
+    if not request.body.is_complete:
+        relay = asyncio.Queue(maxsize=8)
+        request.body.receive_from(relay.get)
 
     async def watch() -> None:
-        nonlocal disconnected
-        assert receive is not None
+        nonlocal disconnected, relay
         while True:
             message = await receive()
             if message.get("type") == "http.disconnect":
                 disconnected = True
                 task.cancel()
                 return
+            if relay is not None:
+                await relay.put(message)
+                if not message.get("more_body", False):
+                    relay = None
 
-    watcher = asyncio.create_task(watch()) if receive is not None else None
+    watcher = asyncio.create_task(watch())
     iterator = aiter(chunks)
     try:
         async with asyncio.timeout(timeout):
@@ -161,8 +185,7 @@ async def _stream(
         # without the final message makes the server drop the connection.
         app.logger.warning("Streaming the response took longer than %s s; stopped it.", timeout)
     finally:
-        if watcher is not None:
-            watcher.cancel()
+        watcher.cancel()
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -289,6 +289,8 @@ class DispatchMixin:
                 f"The view function for {endpoint!r} did not return a valid response: it"
                 " returned None or ended without a return statement."
             )
+        if isinstance(status, bytes | bytearray):
+            status = status.decode("latin-1")
         response_class = self.response_class
         if not isinstance(rv, response_class):
             if isinstance(rv, (str | bytes | bytearray, cabc.Iterator | cabc.AsyncIterator)):

@@ -39,7 +39,7 @@ propagate unchanged.
 
 Long bodies never hold the event loop: data is handled in slices of at most
 64 KiB and the parser yields to the loop (``await asyncio.sleep(0)``) after
-every slice and after every few hundred fields or multipart events.
+every 64 KiB of data and after every few hundred fields or multipart events.
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ _YIELD_EVERY_ITEMS = 512
 _WRITE_BATCH_SIZE = 64 * 1024
 #: Longest multipart boundary accepted (RFC 2046 says 70; some clients use more).
 _MAX_BOUNDARY_LENGTH = 200
+#: Room for the line breaks and the transport padding (spaces and tabs) of a
+#: multipart delimiter line, beyond the delimiter itself.
+_DELIMITER_LINE_SLACK = 70
 
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -162,6 +165,18 @@ class FormDataParser:
             return await _MultipartReader(self, _boundary_from(options)).read(body)
         return self.cls(), self.cls()
 
+    def _finish(self, collected: MultiDict[str, t.Any]) -> MultiDict[str, t.Any]:
+        """Return ``collected`` as an instance of the configured multidict class.
+
+        Values are added to a plain :class:`MultiDict` as they are parsed, so
+        that no single step has to build a large result at once.
+
+        :param collected: the parsed items.
+        """
+        if self.cls is MultiDict:
+            return collected
+        return self.cls(collected)
+
     def _charset_for(self, declared: str | None) -> str:
         """Return ``declared`` if it names a text encoding, else the default charset.
 
@@ -179,7 +194,7 @@ class FormDataParser:
         """
         try:
             return raw.decode(charset, self.errors)
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
             raise BadRequest(f"The form data could not be decoded as {charset}.") from exc
 
     async def _parse_urlencoded(
@@ -188,10 +203,10 @@ class FormDataParser:
         charset = self._charset_for(options.get("charset"))
         max_size = self.max_form_memory_size
         max_parts = self.max_form_parts
-        pairs: list[tuple[str, str]] = []
+        form: MultiDict[str, str] = MultiDict()
         pending = bytearray()  # the unfinished segment after the last "&"
         segments_seen = 0
-        decoded_since_yield = 0
+        pacer = _Pacer()
 
         async for chunk in body:
             for start in range(0, len(chunk), _SLICE_SIZE):
@@ -209,23 +224,22 @@ class FormDataParser:
                             raise _field_too_large(max_size)
                         if not segment:
                             continue
-                        pairs.append(self._decode_pair(segment, charset))
-                        decoded_since_yield += 1
-                        if decoded_since_yield >= _YIELD_EVERY_ITEMS:
-                            decoded_since_yield = 0
+                        form.add(*self._decode_pair(segment, charset))
+                        if pacer.item_done():
                             await asyncio.sleep(0)
                 else:
                     pending += piece
                 if max_size is not None and len(pending) > max_size:
                     raise _field_too_large(max_size)
-                await asyncio.sleep(0)
+                if pacer.data_done(len(piece)):
+                    await asyncio.sleep(0)
 
         if pending:
             segments_seen += 1
             if max_parts is not None and segments_seen > max_parts:
                 raise RequestEntityTooLarge(f"The form has more than {max_parts} fields.")
-            pairs.append(self._decode_pair(bytes(pending), charset))
-        return self.cls(pairs), self.cls()
+            form.add(*self._decode_pair(bytes(pending), charset))
+        return self._finish(form), self.cls()
 
     def _decode_pair(self, segment: bytes, charset: str) -> tuple[str, str]:
         """Split one urlencoded segment on its first ``=`` and decode both halves.
@@ -258,13 +272,17 @@ async def parse_form_data(
 
 
 def _is_text_encoding(name: str) -> bool:
-    """Tell whether ``name`` is a codec usable with :meth:`bytes.decode`.
+    """Tell whether ``name`` is a text codec that :meth:`bytes.decode` can use.
+
+    Unknown names, bytes-to-bytes codecs (``base64``, ``rot13``) and codecs
+    that refuse ordinary input (``undefined``) are not.
 
     :param name: a charset name, possibly unknown.
     """
     try:
-        b"".decode(name)
-    except LookupError:
+        # An empty input would not even look the codec up.
+        b"\x00\x00\x00\x00".decode(name)
+    except (LookupError, ValueError):
         return False
     return True
 
@@ -292,6 +310,122 @@ def _boundary_from(options: dict[str, str]) -> bytes:
     ):
         raise BadRequest("The multipart/form-data boundary is invalid.")
     return boundary.encode("ascii")
+
+
+def _feedable_length(data: bytes | bytearray, delimiter: bytes) -> int:
+    """Return how much of ``data`` can be handed to the multipart decoder now.
+
+    Werkzeug's :class:`~werkzeug.sansio.multipart.MultipartDecoder` (3.1.x)
+    mis-parses data that stops inside a delimiter line: given
+    ``"\\r\\n--boundary-"`` or ``"\\r\\n--boundary "`` it emits the line
+    break as part data, and right after a part's headers it consumes the line
+    break of ``"\\r\\n--bou"`` (or of a complete ``"\\r\\n--boundary"``)
+    and then never recognises that delimiter. On a network, chunks end
+    anywhere, so the reader never lets the decoder's data end inside a
+    delimiter line (from its leading line break to the line break after it).
+    What is held back is at most one delimiter line; it is handed over once
+    more data arrives, or at the end of the body.
+
+    :param data: body bytes not yet given to the decoder.
+    :param delimiter: ``b"--" + boundary``.
+    """
+    window = len(delimiter) + _DELIMITER_LINE_SLACK
+    end = len(data)
+    while True:
+        position = max(0, end - window)
+        cut = end
+        while position < end:
+            line_break = _find_line_break(data, position, end)
+            if line_break < 0:
+                break
+            if line_break < end < _delimiter_line_end(data, line_break, delimiter):
+                cut = line_break
+                break
+            position = line_break + 1
+        if cut == end:
+            break
+        if len(data) - cut > 2 * window:
+            # Only a malformed body chains delimiter lines this far; do not
+            # buffer it without bound, let the decoder reject it.
+            return len(data)
+        end = cut
+    return end
+
+
+def _find_line_break(data: bytes | bytearray, start: int, end: int) -> int:
+    """Return the offset of the first CR or LF in ``data[start:end]``, or -1.
+
+    :param data: the bytes to search.
+    :param start: where the search starts.
+    :param end: where the search stops.
+    """
+    found = [i for i in (data.find(b"\r", start, end), data.find(b"\n", start, end)) if i >= 0]
+    return min(found, default=-1)
+
+
+def _delimiter_line_end(data: bytes | bytearray, line_break: int, delimiter: bytes) -> int:
+    """Return where the delimiter line starting at ``line_break`` ends.
+
+    :param data: the body bytes at hand.
+    :param line_break: the offset of a CR or LF in ``data``.
+    :param delimiter: ``b"--" + boundary``.
+    :return: the offset after the line (after ``--`` for the closing one),
+        ``len(data) + 1`` if the data at hand cannot tell yet, or -1 if this
+        is not a delimiter line.
+    """
+    undecided = len(data) + 1
+    start = line_break + (2 if data.startswith(b"\r\n", line_break) else 1)
+    seen = bytes(data[start : start + len(delimiter)])
+    if seen != delimiter:
+        return undecided if delimiter.startswith(seen) and len(seen) == len(data) - start else -1
+    index = start + len(delimiter)
+    if index == len(data):
+        return undecided
+    if data[index] == 0x2D:  # "-": the closing delimiter needs "--"
+        if index + 1 == len(data):
+            return undecided
+        return index + 2 if data[index + 1] == 0x2D else -1
+    padding_end = index
+    while padding_end < len(data) and data[padding_end] in b" \t":
+        padding_end += 1
+        if padding_end - index > _DELIMITER_LINE_SLACK:
+            return -1
+    if padding_end == len(data):
+        return undecided
+    if data[padding_end] == 0x0A:
+        return padding_end + 1
+    if data[padding_end] == 0x0D:
+        if padding_end + 1 == len(data):
+            return undecided
+        return padding_end + (2 if data[padding_end + 1] == 0x0A else 1)
+    return -1
+
+
+class _Pacer:
+    """Count the work done since the last pause and tell when to yield to the loop."""
+
+    def __init__(self) -> None:
+        self._bytes = 0
+        self._items = 0
+
+    def data_done(self, size: int) -> bool:
+        """Record ``size`` bytes handled; return whether it is time to yield.
+
+        :param size: the number of bytes just handled.
+        """
+        self._bytes += size
+        return self._due()
+
+    def item_done(self) -> bool:
+        """Record one field or event handled; return whether it is time to yield."""
+        self._items += 1
+        return self._due()
+
+    def _due(self) -> bool:
+        if self._bytes >= _SLICE_SIZE or self._items >= _YIELD_EVERY_ITEMS:
+            self._bytes = self._items = 0
+            return True
+        return False
 
 
 class _TempFiles:
@@ -407,19 +541,27 @@ class _MultipartReader:
     def __init__(self, parser: FormDataParser, boundary: bytes) -> None:
         self._parser = parser
         self._decoder = MultipartDecoder(boundary, parser.max_form_memory_size)
+        self._delimiter = b"--" + boundary
+        self._held = bytearray()  # body data not yet safe to hand to the decoder
         self._temp_files = _TempFiles()
-        self._fields: list[tuple[str, str]] = []
-        self._files: list[tuple[str, FileStorage]] = []
+        self._fields: MultiDict[str, str] = MultiDict()
+        self._files: MultiDict[str, FileStorage] = MultiDict()
         self._part: Field | File | None = None
         self._field_data = bytearray()
         self._upload: _Upload | None = None
         self._parts_seen = 0
-        self._events_since_yield = 0
+        self._pacer = _Pacer()
         self._complete = False
         limit = parser.max_form_memory_size
-        # Keep each slice well below the decoder's own buffer limit, which
-        # counts the slice plus whatever it still holds from the last one.
-        self._slice_size = _SLICE_SIZE if limit is None else max(1, min(_SLICE_SIZE, limit // 2))
+        # The decoder refuses data once its buffer would exceed the limit, and
+        # the buffer holds what it is given plus the unfinished tail of the
+        # previous data (a partial delimiter, a held-back delimiter line): keep
+        # slices small enough that ordinary file data never trips it.
+        if limit is None:
+            self._slice_size = _SLICE_SIZE
+        else:
+            slack = len(self._delimiter) + _DELIMITER_LINE_SLACK
+            self._slice_size = max(1, min(_SLICE_SIZE, limit // 2 - 2 * slack))
 
     async def read(self, body: cabc.AsyncIterable[bytes]) -> _FormResult:
         """Consume ``body`` and return ``(form, files)``.
@@ -434,18 +576,28 @@ class _MultipartReader:
                     # After the closing boundary: drain the stream, keep nothing.
                     continue
                 for start in range(0, len(chunk), self._slice_size):
-                    self._receive(chunk[start : start + self._slice_size])
-                    await self._process_events(final=False)
-                    await asyncio.sleep(0)
+                    piece = chunk[start : start + self._slice_size]
+                    self._held += piece
+                    ready = _feedable_length(self._held, self._delimiter)
+                    if ready:
+                        self._receive(bytes(self._held[:ready]))
+                        del self._held[:ready]
+                        await self._process_events(final=False)
+                    if self._pacer.data_done(len(piece)):
+                        await asyncio.sleep(0)
             if received == 0:
                 # A body-less request with a multipart content type: no form.
                 return self._parser.cls(), self._parser.cls()
+            if self._held and self._decoder.state is not State.EPILOGUE:
+                self._receive(bytes(self._held))
+                await self._process_events(final=False)
+            self._held.clear()
             self._receive(None)
             await self._process_events(final=True)
         except BaseException:
             self._temp_files.close_all()
             raise
-        return self._parser.cls(self._fields), self._parser.cls(self._files)
+        return self._parser._finish(self._fields), self._parser._finish(self._files)
 
     def _receive(self, data: bytes | None) -> None:
         """Hand data (or the end of the stream) to the decoder.
@@ -484,9 +636,7 @@ class _MultipartReader:
                 self._start_part(event)
             elif isinstance(event, Data):
                 await self._part_data(event)
-            self._events_since_yield += 1
-            if self._events_since_yield >= _YIELD_EVERY_ITEMS:
-                self._events_since_yield = 0
+            if self._pacer.item_done():
                 await asyncio.sleep(0)
 
     def _start_part(self, event: Field | File) -> None:
@@ -519,18 +669,21 @@ class _MultipartReader:
             if not event.more_data:
                 stream = await self._upload.finish()
                 self._upload = None
-                self._files.append((part.name, _file_storage(stream, part)))
+                self._files.add(part.name, _file_storage(stream, part))
         elif isinstance(part, Field):
             limit = self._parser.max_form_memory_size
             if limit is not None and len(self._field_data) + len(event.data) > limit:
                 raise _field_too_large(limit)
             self._field_data += event.data
             if not event.more_data:
-                _, params = parse_options_header(part.headers.get("content-type"))
-                charset = self._parser._charset_for(params.get("charset"))
+                content_type = part.headers.get("content-type")
+                declared = None
+                if content_type:
+                    declared = parse_options_header(content_type)[1].get("charset")
+                charset = self._parser._charset_for(declared)
                 value = self._parser._decode(bytes(self._field_data), charset)
                 self._field_data = bytearray()
-                self._fields.append((part.name, value))
+                self._fields.add(part.name, value)
         else:
             raise BadRequest("The multipart/form-data body is malformed.")
 

@@ -12,17 +12,28 @@ awaited on the loop, so such decorators work on async views too.
 
 from __future__ import annotations
 
-import asyncio
 import collections.abc as cabc
 import contextvars
 import functools
 import inspect
+import threading
 import typing as t
 from concurrent.futures import Executor
+
+if t.TYPE_CHECKING:
+    import asyncio
 
 T = t.TypeVar("T")
 
 _EXHAUSTED = object()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    # asyncio is imported on first use, so that ``import quartlike`` (and the
+    # sans-IO modules it pulls in) does not load it.
+    import asyncio
+
+    return asyncio.get_running_loop()
 
 
 def is_async_callable(func: t.Any) -> bool:
@@ -31,6 +42,8 @@ def is_async_callable(func: t.Any) -> bool:
         func = func.func
     if inspect.iscoroutinefunction(func):
         return True
+    if isinstance(func, type):
+        return False  # calling a class constructs an instance, even with an async __call__
     call = getattr(func, "__call__", None)  # noqa: B004 - callable objects
     return call is not None and not inspect.isfunction(func) and inspect.iscoroutinefunction(call)
 
@@ -46,7 +59,7 @@ def run_sync_in(
 
     @functools.wraps(func)
     async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        loop = asyncio.get_running_loop()
+        loop = _running_loop()
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, func, *args, **kwargs)
         rv = await loop.run_in_executor(executor, call)
@@ -84,9 +97,17 @@ async def iterate_sync(
     Each step runs under a copy of the context at the time iteration started,
     so a generator sees the same request and app context on every step.
     """
-    loop = asyncio.get_running_loop()
+    loop = _running_loop()
     ctx = contextvars.copy_context()
     iterator = iter(iterable)
+    # A step abandoned by a cancelled await keeps running in its thread; the
+    # lock makes closing wait for it (a generator cannot be closed while it
+    # runs, and a context cannot be entered by two threads at once).
+    lock = threading.Lock()
+
+    def locked(func: cabc.Callable[[], t.Any]) -> t.Any:
+        with lock:
+            return ctx.run(func)
 
     def step() -> t.Any:
         try:
@@ -96,7 +117,7 @@ async def iterate_sync(
 
     try:
         while True:
-            item = await loop.run_in_executor(executor, ctx.run, step)
+            item = await loop.run_in_executor(executor, locked, step)
             if item is _EXHAUSTED:
                 return
             yield item
@@ -104,4 +125,4 @@ async def iterate_sync(
         close = getattr(iterator, "close", None)
         if close is not None:
             # Closing runs the generator's finally blocks, which may block.
-            await loop.run_in_executor(executor, ctx.run, close)
+            await loop.run_in_executor(executor, locked, close)

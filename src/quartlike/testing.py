@@ -133,6 +133,8 @@ def _build(
 
 def _file_tuple(value: t.Any) -> t.Any:
     # Flask's test client accepts (bytes, filename) too; EnvironBuilder wants a stream.
+    if isinstance(value, list):
+        return [_file_tuple(item) for item in value]
     if isinstance(value, tuple) and value and isinstance(value[0], bytes | bytearray):
         return (BytesIO(bytes(value[0])), *value[1:])
     return value
@@ -345,7 +347,10 @@ class QuartClient:
         status, headers, data = await _run_http(self.app, scope, body)
         # The body is attached as sent, keeping the wire headers (a HEAD
         # response's Content-Length describes a body that was not sent).
-        response = self.app.response_class(status=status, headers=headers)
+        # The headers are assigned after construction, which would otherwise
+        # add a default Content-Type to a response sent without one (a 304).
+        response = self.app.response_class(status=status)
+        response.headers = headers
         response.body = DataBody(data)
         response.request_url = (  # type: ignore[attr-defined]
             f"{scope['scheme']}://{host}{quote(scope['path'])}"
@@ -434,3 +439,34 @@ async def _run_http(app: Quart, scope: HTTPScope, body: bytes) -> tuple[int, Hea
     if status is None:
         raise RuntimeError("The app returned without sending a response.")
     return status, response_headers, b"".join(chunks)
+
+
+from click.testing import CliRunner  # noqa: E402 - only the CLI runner needs click's testing
+from click.testing import Result  # noqa: E402
+
+
+class QuartlikeCliRunner(CliRunner):
+    """A :class:`click.testing.CliRunner` for an app's commands; see ``app.test_cli_runner()``.
+
+    :meth:`invoke` runs ``app.cli`` unless another command is given, and passes
+    a :class:`~quartlike.cli.ScriptInfo` that loads this app (and leaves its
+    ``debug`` alone).
+    """
+
+    def __init__(self, app: Quart, **kwargs: t.Any) -> None:
+        self.app = app
+        super().__init__(**kwargs)
+
+    def invoke(  # type: ignore[override]
+        self, cli: t.Any = None, args: t.Any = None, **kwargs: t.Any
+    ) -> Result:
+        """Invoke ``cli`` (default: ``app.cli``) with ``args``; other keyword arguments are
+        those of :meth:`click.testing.CliRunner.invoke`.
+        """
+        from .cli import ScriptInfo
+
+        if cli is None:
+            cli = self.app.cli
+        if "obj" not in kwargs:
+            kwargs["obj"] = ScriptInfo(create_app=lambda: self.app, set_debug_flag=False)
+        return super().invoke(cli, args, **kwargs)

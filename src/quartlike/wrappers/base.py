@@ -63,7 +63,8 @@ class BaseRequestWebsocket(SansIORequest):
         """The request headers, decoded from the raw ASGI pairs on first access."""
         headers = Headers()
         for name, value in self._raw_headers:
-            headers.add(name.decode("latin-1"), value.decode("latin-1"))
+            # Title-cased, as WSGI (and so Flask) presents header names.
+            headers.add(name.decode("latin-1").title(), value.decode("latin-1"))
         return headers
 
     @property

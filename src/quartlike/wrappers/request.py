@@ -8,7 +8,6 @@ it without holding it in memory.
 
 from __future__ import annotations
 
-import asyncio
 import collections.abc as cabc
 import json
 import typing as t
@@ -50,7 +49,7 @@ class Body:
     :param data: the complete body, when ``receive`` is ``None``.
     """
 
-    __slots__ = ("_receive", "_data", "_consumed", "_complete", "declared_length", "expects_data")
+    __slots__ = ("_receive", "_data", "_consumed", "_complete", "declared_length")
 
     def __init__(
         self,
@@ -63,8 +62,11 @@ class Body:
         self._consumed = False
         self._complete = receive is None
         self.declared_length = declared_length
-        #: Whether the request announced a body (a length above 0, or chunked).
-        self.expects_data = bool(declared_length)
+
+    def receive_from(self, receive: ASGIReceiveCallable) -> None:
+        """Read the rest of the body from ``receive`` instead (used while streaming)."""
+        if self._receive is not None:
+            self._receive = receive
 
     @property
     def is_complete(self) -> bool:
@@ -93,6 +95,8 @@ class Body:
         receive = self._receive
         assert receive is not None
         received = 0
+        import asyncio  # here, so that importing quartlike does not load asyncio
+
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
@@ -179,6 +183,8 @@ class Request(BaseRequestWebsocket):
         self._form: MultiDict[str, str] | None = None
         self._files: MultiDict[str, FileStorage] | None = None
         self._cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
+        #: Whether the form parser read the body from the network (so it is gone).
+        self._form_streamed_body = False
 
     # -- limits ------------------------------------------------------------
 
@@ -243,7 +249,11 @@ class Request(BaseRequestWebsocket):
         """
         if parse_form_data:
             await self._load_form_data()
-        data = await self.body.read(self.max_content_length, self.body_timeout)
+        if self._form_streamed_body:
+            # As in Flask: the form parser consumed the body, so no raw data is left.
+            data = b""
+        else:
+            data = await self.body.read(self.max_content_length, self.body_timeout)
         if as_text:
             return data.decode("utf-8", "replace")
         return data
@@ -277,8 +287,10 @@ class Request(BaseRequestWebsocket):
             spool_threshold=spool,
             cls=self.parameter_storage_class,
         )
+        streamed = not self.body.is_complete
         form, files = await parser.parse(self.stream(), self.mimetype, self.mimetype_params)
         self._form, self._files = form, files
+        self._form_streamed_body = streamed
 
     async def _get_form(self) -> MultiDict[str, str]:
         await self._load_form_data()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import json
+import re
 import typing as t
 from abc import ABC
 from abc import abstractmethod
@@ -38,6 +39,11 @@ if t.TYPE_CHECKING:
 HeadersInput = Headers | cabc.Mapping[str, t.Any] | cabc.Iterable[tuple[str, t.Any]]
 
 __all__ = ["DataBody", "IterableBody", "Response", "ResponseBody"]
+
+#: An RFC 9110 token: what a header name may contain.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: What a header value must never contain (it would end the header line).
+_BAD_HEADER_VALUE = re.compile(r"[\r\n\x00]")
 
 
 class ResponseBody(ABC):
@@ -248,9 +254,11 @@ class Response(SansIOResponse):
         For GET and HEAD: adds ``Date``; serves a ``Range`` (206, or 416 when it
         cannot be satisfied) when ``accept_ranges`` is set and the body supports
         it; turns the response into 304 (or 412 with ``If-Match``) when the
-        client's copy is current. Other methods are left untouched.
+        client's copy is current. Other methods, and responses that are not
+        ``200 OK`` (an error page, say), are left untouched: a range or a 304
+        only makes sense for the resource itself.
         """
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD") or self.status_code != 200:
             return self
         if "date" not in self.headers:
             self.headers["Date"] = http_date()
@@ -334,10 +342,14 @@ class Response(SansIOResponse):
             length = self.body.length
             if length is not None:
                 headers["Content-Length"] = str(length)
-        return [
-            (key.lower().encode("latin-1"), value.encode("latin-1"))
-            for key, value in headers.items()
-        ]
+        rv = []
+        for key, value in headers.items():
+            # Header values set through ``Headers`` are checked for newlines,
+            # names are not: check both here so nothing can inject a header.
+            if _HEADER_NAME.fullmatch(key) is None or _BAD_HEADER_VALUE.search(value):
+                raise ValueError(f"Invalid response header {key!r}: {value!r}.")
+            rv.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+        return rv
 
     @property
     def body_is_empty_for_status(self) -> bool:

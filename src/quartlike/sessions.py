@@ -1,0 +1,326 @@
+"""Sessions: the ``session`` object and the interfaces that load and store it.
+
+The default, :class:`SecureCookieSessionInterface`, keeps the session in a
+cookie signed with ``SECRET_KEY`` by itsdangerous, in the same format as
+Flask's, so an app moving from Flask keeps its users logged in (and cookies
+written by either can be read by the other with the same key).
+
+Safer than Flask by default in two ways:
+
+* the session is marked *accessed* by any read — ``in``, ``len()``,
+  iteration, ``keys()`` — not only by ``session[key]``/``get``, so
+  ``Vary: Cookie`` is never missing from a response that depended on it;
+* ``SECRET_KEY_FALLBACKS`` must be a list: a single string is rejected
+  instead of being used one character at a time.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import hashlib
+import typing as t
+from datetime import datetime
+from datetime import timezone
+
+from itsdangerous import BadSignature
+from itsdangerous import URLSafeTimedSerializer
+from werkzeug.datastructures import CallbackDict
+
+from .json.tag import TaggedJSONSerializer
+
+if t.TYPE_CHECKING:
+    from .app import Quart
+    from .wrappers.request import Request
+    from .wrappers.response import Response
+
+
+class SessionMixin(cabc.MutableMapping[str, t.Any]):
+    """What every session object offers besides being a mapping."""
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the cookie outlives the browser session (``PERMANENT_SESSION_LIFETIME``)."""
+        return bool(self.get("_permanent", False))
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        self["_permanent"] = bool(value)
+
+    #: Whether the session was created by this request (no valid cookie came in).
+    new = False
+    #: Whether the session was changed. Set it yourself after mutating a
+    #: nested value (``session["cart"].append(x)``), which cannot be detected.
+    modified = True
+    #: Whether the session was read or written; adds ``Vary: Cookie``.
+    accessed = True
+
+
+class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
+    """The session of the signed-cookie interface: a dict that tracks reads and writes."""
+
+    modified = False
+    accessed = False
+
+    def __init__(self, initial: cabc.Mapping[str, t.Any] | None = None) -> None:
+        def on_update(self: SecureCookieSession) -> None:
+            self.modified = True
+            self.accessed = True
+
+        super().__init__(initial, on_update)
+
+    def __getitem__(self, key: str) -> t.Any:
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: t.Any = None) -> t.Any:
+        self.accessed = True
+        return super().get(key, default)
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        self.accessed = True
+        return super().setdefault(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.accessed = True
+        return super().__contains__(key)
+
+    def __len__(self) -> int:
+        self.accessed = True
+        return super().__len__()
+
+    def __iter__(self) -> cabc.Iterator[str]:
+        self.accessed = True
+        return super().__iter__()
+
+    def keys(self) -> t.Any:
+        self.accessed = True
+        return super().keys()
+
+    def values(self) -> t.Any:
+        self.accessed = True
+        return super().values()
+
+    def items(self) -> t.Any:
+        self.accessed = True
+        return super().items()
+
+    def copy(self) -> dict[str, t.Any]:
+        self.accessed = True
+        return dict(super().items())
+
+
+class NullSession(SecureCookieSession):
+    """The session when none can be loaded (no ``SECRET_KEY``): readable, never writable."""
+
+    def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        raise RuntimeError(
+            "The session is unavailable because no secret key was set. Set"
+            " app.secret_key (or the SECRET_KEY config) to a long random value."
+        )
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
+
+
+class SessionInterface:
+    """How sessions are loaded from a request and saved on the response.
+
+    Subclass it and set ``app.session_interface``. :meth:`open_session`,
+    :meth:`save_session` and :meth:`make_null_session` may be plain methods or
+    coroutines; plain ones of a subclass run in the app's thread pool, so a
+    sync interface that talks to a database does not block the event loop.
+    """
+
+    #: The class of the session returned when loading fails.
+    null_session_class: type[SessionMixin] = NullSession
+    #: Whether the app already pickles its values (used by some extensions).
+    pickle_based = False
+
+    def make_null_session(self, app: Quart) -> SessionMixin:
+        """The session used when :meth:`open_session` returns ``None``."""
+        return self.null_session_class()
+
+    def is_null_session(self, obj: object) -> bool:
+        """Whether ``obj`` is the null session (saving is then skipped)."""
+        return isinstance(obj, self.null_session_class)
+
+    def get_cookie_name(self, app: Quart) -> str:
+        """``SESSION_COOKIE_NAME``."""
+        return t.cast(str, app.config["SESSION_COOKIE_NAME"])
+
+    def get_cookie_domain(self, app: Quart) -> str | None:
+        """``SESSION_COOKIE_DOMAIN``: ``None`` limits the cookie to the exact host."""
+        return t.cast("str | None", app.config["SESSION_COOKIE_DOMAIN"])
+
+    def get_cookie_path(self, app: Quart) -> str:
+        """``SESSION_COOKIE_PATH``, else ``APPLICATION_ROOT``."""
+        return t.cast(str, app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"])
+
+    def get_cookie_httponly(self, app: Quart) -> bool:
+        """``SESSION_COOKIE_HTTPONLY``."""
+        return bool(app.config["SESSION_COOKIE_HTTPONLY"])
+
+    def get_cookie_secure(self, app: Quart) -> bool:
+        """``SESSION_COOKIE_SECURE``."""
+        return bool(app.config["SESSION_COOKIE_SECURE"])
+
+    def get_cookie_samesite(self, app: Quart) -> str | None:
+        """``SESSION_COOKIE_SAMESITE``."""
+        return t.cast("str | None", app.config["SESSION_COOKIE_SAMESITE"])
+
+    def get_cookie_partitioned(self, app: Quart) -> bool:
+        """``SESSION_COOKIE_PARTITIONED``."""
+        return bool(app.config["SESSION_COOKIE_PARTITIONED"])
+
+    def get_expiration_time(self, app: Quart, session: SessionMixin) -> datetime | None:
+        """When a permanent session's cookie expires; ``None`` for a browser-session cookie."""
+        if session.permanent:
+            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+        return None
+
+    def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:
+        """Whether to send the cookie: when modified, or permanent with refresh on."""
+        return session.modified or (
+            session.permanent and bool(app.config["SESSION_REFRESH_EACH_REQUEST"])
+        )
+
+    def open_session(
+        self, app: Quart, request: Request
+    ) -> SessionMixin | None | cabc.Awaitable[SessionMixin | None]:
+        """Load the session for ``request``; ``None`` means use the null session."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement 'open_session' (sync or async)."
+        )
+
+    def save_session(
+        self, app: Quart, session: SessionMixin, response: Response
+    ) -> None | cabc.Awaitable[None]:
+        """Store ``session`` (usually as a cookie on ``response``)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement 'save_session' (sync or async)."
+        )
+
+
+def _check_fallbacks(value: t.Any) -> list[str | bytes]:
+    if value is None:
+        return []
+    if isinstance(value, str | bytes):
+        raise TypeError(
+            "SECRET_KEY_FALLBACKS must be a list of old keys, not a single string: a"
+            " string would be read one character at a time. Write"
+            " SECRET_KEY_FALLBACKS = [old_key]."
+        )
+    return list(value)
+
+
+class SecureCookieSessionInterface(SessionInterface):
+    """Sessions in a cookie signed with ``SECRET_KEY`` (Flask-compatible format).
+
+    ``SECRET_KEY_FALLBACKS`` lists older keys that are still accepted when
+    reading; new cookies are always signed with the current key.
+    """
+
+    #: Mixed into the signing key, so these signatures differ from other uses of the key.
+    salt = "cookie-session"
+    #: The digest of the HMAC signature.
+    digest_method = staticmethod(hashlib.sha1)
+    #: How itsdangerous derives the signing key.
+    key_derivation = "hmac"
+    #: How the session dict becomes a string (supports tuples, bytes, datetimes, ...).
+    serializer = TaggedJSONSerializer()
+    session_class = SecureCookieSession
+
+    def __init__(self) -> None:
+        self._cache_key: tuple[t.Any, ...] | None = None
+        self._cached: URLSafeTimedSerializer | None = None
+
+    def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
+        """The itsdangerous serializer for the app's keys, or ``None`` without a key.
+
+        Built once per set of keys, not per request.
+        """
+        secret_key = app.secret_key
+        if not secret_key:
+            return None
+        fallbacks = app.config["SECRET_KEY_FALLBACKS"]
+        cache_key = (secret_key, tuple(_check_fallbacks(fallbacks)))
+        if self._cache_key == cache_key and self._cached is not None:
+            return self._cached
+        keys: list[str | bytes] = [*cache_key[1], secret_key]  # the last key signs
+        serializer = URLSafeTimedSerializer(
+            keys,  # type: ignore[arg-type]
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
+        )
+        self._cache_key, self._cached = cache_key, serializer
+        return serializer
+
+    def open_session(self, app: Quart, request: Request) -> SecureCookieSession | None:
+        """Read and verify the cookie; a missing, tampered or expired one gives an empty session."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            session = self.session_class()
+            session.new = True
+            return session
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data = serializer.loads(value, max_age=max_age)
+        except (BadSignature, ValueError, TypeError, UnicodeDecodeError):
+            session = self.session_class()
+            session.new = True
+            return session
+        if not isinstance(data, dict):
+            return self.session_class()
+        return self.session_class(data)
+
+    def save_session(self, app: Quart, session: SessionMixin, response: Response) -> None:
+        """Set, refresh or delete the cookie as the session requires; add ``Vary: Cookie``."""
+        name = self.get_cookie_name(app)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        secure = self.get_cookie_secure(app)
+        partitioned = self.get_cookie_partitioned(app)
+        samesite = self.get_cookie_samesite(app)
+        httponly = self.get_cookie_httponly(app)
+
+        if session.accessed:
+            response.vary.add("Cookie")
+        # Bypass the accessed-tracking of the session for our own reads.
+        empty = not dict.__len__(session) if isinstance(session, dict) else not session
+        if empty:
+            if session.modified:
+                response.delete_cookie(
+                    name,
+                    domain=domain,
+                    path=path,
+                    secure=secure,
+                    partitioned=partitioned,
+                    samesite=samesite,
+                    httponly=httponly,
+                )
+                response.vary.add("Cookie")
+            return
+        if not self.should_set_cookie(app, session):
+            return
+        serializer = self.get_signing_serializer(app)
+        assert serializer is not None
+        data = dict(dict.items(session)) if isinstance(session, dict) else dict(session)
+        value = serializer.dumps(data)
+        response.set_cookie(
+            name,
+            value,
+            expires=self.get_expiration_time(app, session),
+            httponly=httponly,
+            domain=domain,
+            path=path,
+            secure=secure,
+            partitioned=partitioned,
+            samesite=samesite,
+        )
+        response.vary.add("Cookie")

@@ -519,6 +519,8 @@ async def test_subdomain_matching(subdomain_app: Quart) -> None:
     assert (await client.get("/who", subdomain="ann")).data == b"who ann"
     assert (await client.get("/who")).status_code == 404
     assert (await client.get("/", subdomain="nope")).status_code == 404
+    # A host outside SERVER_NAME matches no rule.
+    assert (await client.get("/", base_url="http://example.org")).status_code == 404
 
 
 async def test_subdomain_matching_port_in_server_name_is_dropped_for_default_port() -> None:

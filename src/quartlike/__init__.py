@@ -11,6 +11,7 @@ from .ctx import RequestContext as RequestContext
 from .globals import current_app as current_app
 from .globals import g as g
 from .globals import request as request
+from .globals import session as session
 from .helpers import abort as abort
 from .helpers import after_this_request as after_this_request
 from .helpers import copy_current_request_context as copy_current_request_context
@@ -48,5 +49,6 @@ __all__ = [
     "redirect",
     "request",
     "run_sync",
+    "session",
     "url_for",
 ]

@@ -40,6 +40,8 @@ from .logging import create_logger
 from .scaffold import Scaffold
 from .scaffold import endpoint_from_view_func
 from .scaffold import setupmethod
+from .sessions import SecureCookieSessionInterface
+from .sessions import SessionInterface
 from .typing import ASGIReceiveCallable
 from .typing import ASGISendCallable
 from .typing import LifespanCallable
@@ -96,6 +98,8 @@ class Quart(DispatchMixin, Scaffold):
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
     aborter_class: type[Aborter] = Aborter
     test_client_class: type[QuartClient] | None = None
+    #: Loads and saves sessions; the default keeps them in a signed cookie.
+    session_interface: SessionInterface = SecureCookieSessionInterface()
     test_cli_runner_class: type[QuartlikeCliRunner] | None = None
 
     #: The defaults every new app's config starts from.

@@ -67,6 +67,7 @@ async def serve_http(
     error: BaseException | None = None
     try:
         try:
+            await ctx.open_session()
             response = await app.full_dispatch_request()
             # Invalid headers are an error of the app, handled like any other.
             headers = response.final_headers()

@@ -38,7 +38,9 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SECURE": False,
     "SESSION_COOKIE_PARTITIONED": False,
-    "SESSION_COOKIE_SAMESITE": None,
+    # Flask sends no SameSite (None); Lax stops the session cookie riding on
+    # cross-site POSTs while keeping top-level links working.
+    "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_REFRESH_EACH_REQUEST": True,
     # Flask leaves this unlimited (None); an async server holding many bodies at
     # once needs a bound, so 16 MiB is the default here.

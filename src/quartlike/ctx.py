@@ -24,6 +24,7 @@ if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
 
     from .app import Quart
+    from .sessions import SessionMixin
     from .wrappers.request import Request
 
 _sentinel: t.Any = object()
@@ -136,6 +137,10 @@ class RequestContext:
             # An untrusted Host, for example: reported by routing, so the
             # app's error handlers see it.
             request.routing_exception = e
+        #: The session, loaded by :meth:`open_session` (``None`` until then).
+        self.session: SessionMixin | None = None
+        #: Flashed messages read during this request (see ``get_flashed_messages``).
+        self.flashes: list[tuple[str, str]] | None = None
         self._after_request_functions: list[cabc.Callable[..., t.Any]] = []
         self._tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
         self._matched = False
@@ -189,6 +194,11 @@ class RequestContext:
                     f"Popped the wrong request context ({ctx!r} instead of {self!r})."
                 )
 
+    async def open_session(self) -> None:
+        """Load the session for this request, once (the pipeline calls this)."""
+        if self.session is None:
+            self.session = await self.app.open_session(self.request)
+
     def _reset_without_teardown(self) -> None:
         token, app_ctx = self._tokens.pop()
         _cv_request.reset(token)
@@ -199,11 +209,17 @@ class RequestContext:
         """A new context for the same request and app, for work outside the handler."""
         ctx = type(self)(self.app, self.request)
         ctx.url_adapter = self.url_adapter
+        ctx.session = self.session
         ctx._matched = True
         return ctx
 
     async def __aenter__(self) -> RequestContext:
         self.push()
+        try:
+            await self.open_session()
+        except BaseException:
+            self._reset_without_teardown()
+            raise
         return self
 
     async def __aexit__(

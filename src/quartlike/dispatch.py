@@ -29,6 +29,13 @@ from werkzeug.routing import RoutingException
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from .globals import _cv_request
+from .sessions import SecureCookieSessionInterface
+from .sessions import SessionInterface
+from .signals import appcontext_tearing_down
+from .signals import got_request_exception
+from .signals import request_finished
+from .signals import request_started
+from .signals import request_tearing_down
 from .sync import is_async_callable
 from .sync import run_sync_in
 
@@ -36,15 +43,27 @@ if t.TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
     from logging import Logger
 
+    from blinker import Signal
+
     from .config import Config
     from .json.provider import JSONProvider
     from .scaffold import ErrorHandlerSpec
+    from .sessions import SessionMixin
     from .typing import ResponseReturnValue
     from .wrappers.request import Request
     from .wrappers.response import Response
 
 AsyncCallable = cabc.Callable[..., cabc.Awaitable[t.Any]]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+
+_INLINE_SESSION_METHODS = frozenset(
+    {
+        SecureCookieSessionInterface.open_session,
+        SecureCookieSessionInterface.save_session,
+        SessionInterface.make_null_session,
+    }
+)
 
 
 class _HookPlan:
@@ -79,6 +98,7 @@ class DispatchMixin:
         def executor(self) -> ThreadPoolExecutor: ...
 
         response_class: type[Response]
+        session_interface: SessionInterface
         view_functions: dict[str, cabc.Callable[..., t.Any]]
         error_handler_spec: ErrorHandlerSpec
         before_request_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
@@ -96,6 +116,35 @@ class DispatchMixin:
         self._view_cache: dict[str, tuple[t.Any, AsyncCallable]] = {}
 
     # -- sync and async callables ------------------------------------------------------
+
+    async def send_signal(self, signal: Signal, **kwargs: t.Any) -> None:
+        """Send ``signal`` with this app as sender; sync receivers run in the thread pool.
+
+        Callers check ``signal.receivers`` first, so signals nobody listens to
+        cost nothing.
+        """
+        await signal.send_async(self, _sync_wrapper=self._async, **kwargs)  # type: ignore[arg-type]
+
+    # -- sessions --------------------------------------------------------------------------
+
+    async def open_session(self, request: Request) -> SessionMixin:
+        """Load the session with :attr:`session_interface` (the null session if it gives none)."""
+        interface = self.session_interface
+        session = await self._call_session_method(interface.open_session, request)
+        if session is None:
+            session = await self._call_session_method(interface.make_null_session)
+        return t.cast("SessionMixin", session)
+
+    async def save_session(self, session: SessionMixin, response: Response) -> None:
+        """Store the session on the response with :attr:`session_interface`."""
+        await self._call_session_method(self.session_interface.save_session, session, response)
+
+    async def _call_session_method(self, method: cabc.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        # Our own cookie interface is pure CPU work and runs inline; sync methods
+        # of other interfaces may do I/O (a database, a cache) and run in the pool.
+        if getattr(method, "__func__", None) in _INLINE_SESSION_METHODS:
+            return method(self, *args)
+        return await self._async(method)(self, *args)
 
     def ensure_async(self, func: cabc.Callable[..., t.Any]) -> AsyncCallable:
         """Return an async version of ``func``: itself if it is async, else a wrapper
@@ -149,6 +198,8 @@ class DispatchMixin:
         self._got_first_request = True
         rv: ResponseReturnValue | HTTPException | None
         try:
+            if request_started.receivers:
+                await self.send_signal(request_started)
             rv = await self.preprocess_request()
             if rv is None:
                 rv = await self.dispatch_request()
@@ -212,6 +263,8 @@ class DispatchMixin:
         response = await self.make_response(rv)
         try:
             response = await self.process_response(response)
+            if request_finished.receivers:
+                await self.send_signal(request_finished, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -225,6 +278,9 @@ class DispatchMixin:
             response = await self._async(func)(response)
         for after in self._plan(ctx.request.blueprints).after_request:
             response = await after(response)
+        session = ctx.session
+        if session is not None and not self.session_interface.is_null_session(session):
+            await self.save_session(session, response)
         return response
 
     async def do_teardown_request(self, exc: BaseException | None = None) -> None:
@@ -236,11 +292,15 @@ class DispatchMixin:
         ctx = _cv_request.get()
         plan = self._plan(ctx.request.blueprints)
         await self._run_teardowns(plan.teardown, exc)
+        if request_tearing_down.receivers:
+            await self.send_signal(request_tearing_down, exc=exc)
 
     async def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
         """Run every teardown-appcontext callback, last registered first."""
         funcs = [self._async(f) for f in reversed(self.teardown_appcontext_funcs)]
         await self._run_teardowns(funcs, exc)
+        if appcontext_tearing_down.receivers:
+            await self.send_signal(appcontext_tearing_down, exc=exc)
 
     async def _run_teardowns(self, funcs: list[AsyncCallable], exc: BaseException | None) -> None:
         first: Exception | None = None
@@ -419,6 +479,8 @@ class DispatchMixin:
         (testing/debug), else log it and answer 500 (through a 500 handler if any,
         which receives an ``InternalServerError`` with ``original_exception`` set).
         """
+        if got_request_exception.receivers:
+            await self.send_signal(got_request_exception, exception=e)
         if self._propagate_exceptions:
             if sys.exc_info()[1] is e:
                 raise

@@ -47,7 +47,11 @@ from __future__ import annotations
 import asyncio
 import codecs
 import collections.abc as cabc
+import encodings
+import encodings.aliases
+import functools
 import io
+import pkgutil
 import tempfile
 import threading
 import typing as t
@@ -67,12 +71,12 @@ from werkzeug.sansio.multipart import MultipartDecoder
 from werkzeug.sansio.multipart import NeedData
 from werkzeug.sansio.multipart import State
 
-__all__ = ["FormDataParser", "parse_form_data"]
+__all__ = ["FormDataParser", "FormParserOptions", "parse_form_data"]
 
 #: Largest slice of body data handled between two checks of the event loop.
 _SLICE_SIZE = 64 * 1024
 #: Yield to the event loop after this many decoded fields or multipart events.
-_YIELD_EVERY_ITEMS = 512
+_YIELD_EVERY_ITEMS = 128
 #: Bytes of a spooled upload collected in memory before one write to disk.
 _WRITE_BATCH_SIZE = 64 * 1024
 #: Longest multipart boundary accepted (RFC 2046 says 70; some clients use more).
@@ -127,9 +131,11 @@ class FormDataParser:
         errors: str = "replace",
         cls: type[MultiDict[str, t.Any]] = MultiDict,
     ) -> None:
-        if not _is_text_encoding(charset):
-            raise LookupError(f"{charset!r} is not a text encoding.")
+        codec = _text_codec_name(charset)
+        if codec is None:
+            raise LookupError(f"{charset!r} is not a known text encoding.")
         codecs.lookup_error(errors)
+        self._codec = codec
         self.max_form_memory_size = max_form_memory_size
         self.max_form_parts = max_form_parts
         self.spool_threshold = spool_threshold
@@ -178,13 +184,15 @@ class FormDataParser:
         return self.cls(collected)
 
     def _charset_for(self, declared: str | None) -> str:
-        """Return ``declared`` if it names a text encoding, else the default charset.
+        """Return the codec for ``declared`` if it names a text encoding, else the default one.
 
         :param declared: a charset named by the request or by a part, if any.
         """
-        if declared and _is_text_encoding(declared):
-            return declared
-        return self.charset
+        if declared:
+            codec = _text_codec_name(declared)
+            if codec is not None:
+                return codec
+        return self._codec
 
     def _decode(self, raw: bytes, charset: str) -> str:
         """Decode ``raw`` with ``charset``, turning a strict decoding failure into a 400.
@@ -271,17 +279,41 @@ async def parse_form_data(
     return await FormDataParser(**limits).parse(body, mimetype, options)
 
 
-def _is_text_encoding(name: str) -> bool:
-    """Tell whether ``name`` is a text codec that :meth:`bytes.decode` can use.
+@functools.cache
+def _codec_names() -> frozenset[str]:
+    """Return the normalised names that the standard codec search can resolve."""
+    names = {module.name for module in pkgutil.iter_modules(encodings.__path__)}
+    names.update(encodings.aliases.aliases)
+    return frozenset(names)
 
-    Unknown names, bytes-to-bytes codecs (``base64``, ``rot13``) and codecs
-    that refuse ordinary input (``undefined``) are not.
 
-    :param name: a charset name, possibly unknown.
+def _text_codec_name(name: str) -> str | None:
+    """Return the normalised name of the text codec ``name`` refers to, if any.
+
+    Charsets come from the client, and the codec registry caches every name it
+    is asked about, found or not. So only names from the fixed set of the
+    standard library's codecs (after the registry's own normalisation) are
+    ever looked up, and always in their normalised form.
+
+    :param name: a charset name, possibly unknown or malformed.
+    :return: ``None`` for unknown names, bytes-to-bytes codecs (``base64``,
+        ``rot13``) and codecs that refuse ordinary input (``undefined``).
+    """
+    normalized = encodings.normalize_encoding(name.lower())
+    if normalized not in _codec_names():
+        return None
+    return normalized if _is_text_codec(normalized) else None
+
+
+@functools.cache
+def _is_text_codec(normalized: str) -> bool:
+    """Tell whether the codec named ``normalized`` can decode bytes to text.
+
+    :param normalized: a name from :func:`_codec_names`.
     """
     try:
         # An empty input would not even look the codec up.
-        b"\x00\x00\x00\x00".decode(name)
+        b"\x00\x00\x00\x00".decode(normalized)
     except (LookupError, ValueError):
         return False
     return True
@@ -572,10 +604,11 @@ class _MultipartReader:
             received = 0
             async for chunk in body:
                 received += len(chunk)
-                if self._decoder.state is State.EPILOGUE:
-                    # After the closing boundary: drain the stream, keep nothing.
-                    continue
                 for start in range(0, len(chunk), self._slice_size):
+                    if self._decoder.state is State.EPILOGUE:
+                        # After the closing delimiter: drain the body, keep nothing.
+                        self._held.clear()
+                        break
                     piece = chunk[start : start + self._slice_size]
                     self._held += piece
                     ready = _feedable_length(self._held, self._delimiter)
@@ -588,10 +621,10 @@ class _MultipartReader:
             if received == 0:
                 # A body-less request with a multipart content type: no form.
                 return self._parser.cls(), self._parser.cls()
-            if self._held and self._decoder.state is not State.EPILOGUE:
+            if self._held:
                 self._receive(bytes(self._held))
+                self._held.clear()
                 await self._process_events(final=False)
-            self._held.clear()
             self._receive(None)
             await self._process_events(final=True)
         except BaseException:

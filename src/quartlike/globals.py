@@ -17,6 +17,7 @@ if t.TYPE_CHECKING:
     from .ctx import AppContext
     from .ctx import RequestContext
     from .ctx import _AppCtxGlobals
+    from .sessions import SessionMixin
     from .wrappers.request import Request
 
 _no_app_msg = """\
@@ -60,4 +61,7 @@ request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]
 )
 request: Request = LocalProxy(  # type: ignore[assignment]
     _cv_request, "request", unbound_message=_no_req_msg
+)
+session: SessionMixin = LocalProxy(  # type: ignore[assignment]
+    _cv_request, "session", unbound_message=_no_req_msg
 )

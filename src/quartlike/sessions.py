@@ -19,8 +19,8 @@ from __future__ import annotations
 import collections.abc as cabc
 import hashlib
 import typing as t
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
@@ -174,7 +174,7 @@ class SessionInterface:
     def get_expiration_time(self, app: Quart, session: SessionMixin) -> datetime | None:
         """When a permanent session's cookie expires; ``None`` for a browser-session cookie."""
         if session.permanent:
-            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+            return datetime.now(UTC) + app.permanent_session_lifetime
         return None
 
     def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:

@@ -15,9 +15,7 @@ from .sync import is_async_callable
 from .typing import ResponseReturnValue
 from .typing import RouteCallable
 
-http_method_funcs = frozenset(
-    ["get", "post", "head", "options", "delete", "put", "trace", "patch"]
-)
+http_method_funcs = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
 
 
 class View:

@@ -147,6 +147,11 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+needs_proc_fd = pytest.mark.skipif(
+    not os.path.isdir("/proc/self/fd"), reason="counts open file descriptors in /proc"
+)
+
+
 async def with_max_loop_gap(
     awaitable: cabc.Awaitable[t.Any],
 ) -> tuple[t.Any, float]:
@@ -795,6 +800,7 @@ def big_files_body(count: int = 3) -> bytes:
     return multipart(*(file_part(f"f{i}", f"{i}.bin", b"z" * 100_000) for i in range(count)))
 
 
+@needs_proc_fd
 @pytest.mark.parametrize(
     ("tail", "limits", "error"),
     [
@@ -814,6 +820,7 @@ async def test_multipart_failure_closes_temp_files(
     assert open_fds() == before
 
 
+@needs_proc_fd
 async def test_multipart_body_error_propagates_and_closes_temp_files() -> None:
     error = Boom("timeout")
     body = big_files_body()
@@ -829,6 +836,7 @@ async def test_multipart_body_error_propagates_and_closes_temp_files() -> None:
     assert open_fds() == before
 
 
+@needs_proc_fd
 async def test_multipart_cancellation_closes_temp_files() -> None:
     body = big_files_body()
     reached = asyncio.Event()
@@ -849,6 +857,7 @@ async def test_multipart_cancellation_closes_temp_files() -> None:
     assert open_fds() == before
 
 
+@needs_proc_fd
 async def test_multipart_success_keeps_files_open_for_the_caller() -> None:
     before = open_fds()
     form, files = await parse(big_files_body(), MULTIPART, MP_OPTIONS, spool_threshold=1000)
@@ -1032,6 +1041,7 @@ def test_multipart_chunking_does_not_matter_property(cuts: list[int]) -> None:
     assert asyncio.run(parse_summary(split_at(SAMPLE_BODY, cuts), spool_threshold=64)) == whole
 
 
+@needs_proc_fd
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     edits=st.lists(

@@ -109,6 +109,9 @@ class Server:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            # Its own process group, so that a server which ignores SIGTERM can be
+            # killed together with any worker processes it started.
+            start_new_session=True,
         )
 
     @property
@@ -149,7 +152,8 @@ class Server:
             try:
                 self.process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=STOP_TIMEOUT)
         return self.process.returncode
 

@@ -20,19 +20,26 @@ from quartlike.testing import QuartClient
 
 
 class ConcurrencyMeter:
-    """Counts how many threads are inside :meth:`work` at once."""
+    """Counts how many threads are inside :meth:`work` at once (at most ``peak``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int) -> None:
         self._lock = threading.Lock()
+        self._reached = threading.Event()
+        self.expected = expected
         self.current = 0
         self.peak = 0
         self.calls = 0
 
-    def work(self, seconds: float = 0.05) -> None:
+    def work(self, seconds: float = 0.02) -> None:
         with self._lock:
             self.current += 1
             self.calls += 1
             self.peak = max(self.peak, self.current)
+            if self.current >= self.expected:
+                self._reached.set()
+        # Hold the first callers until ``expected`` of them overlap, so the peak
+        # does not depend on thread timing; a missing bound shows as a higher peak.
+        self._reached.wait(2)
         time.sleep(seconds)
         with self._lock:
             self.current -= 1
@@ -119,7 +126,7 @@ async def test_sync_view_exception_keeps_its_type(app: Quart, client: QuartClien
 
 async def test_sync_workers_bounds_concurrent_sync_views(app: Quart, client: QuartClient) -> None:
     app.config["SYNC_WORKERS"] = 2
-    meter = ConcurrencyMeter()
+    meter = ConcurrencyMeter(expected=2)
 
     @app.route("/slow")
     def slow() -> str:
@@ -135,7 +142,7 @@ async def test_sync_workers_bounds_concurrent_sync_views(app: Quart, client: Qua
 
 async def test_sync_workers_bounds_run_sync_in_app_context(app: Quart) -> None:
     app.config["SYNC_WORKERS"] = 3
-    meter = ConcurrencyMeter()
+    meter = ConcurrencyMeter(expected=3)
     work = run_sync(meter.work)
     async with app.app_context():
         await asyncio.gather(*(work(0.03) for _ in range(9)))
@@ -209,11 +216,12 @@ def http_scope(path: str) -> dict[str, t.Any]:
 
 
 async def stream_until_disconnect(
-    app: Quart, path: str, *, delay: float = 0, send_pause: float = 0
+    app: Quart, path: str, *, send_pause: float = 0, gone: threading.Event | None = None
 ) -> list[bytes]:
-    """Serve ``path`` to a client that disconnects ``delay`` s after the first chunk.
+    """Serve ``path`` to a client that disconnects after the first chunk.
 
-    ``send_pause`` makes sending the first chunk slow, so the disconnect arrives then.
+    ``send_pause`` makes sending the first chunk slow, so the disconnect arrives
+    then; ``gone`` is set as the disconnect is delivered.
     """
     bodies: list[bytes] = []
     first_chunk = asyncio.Event()
@@ -223,7 +231,8 @@ async def stream_until_disconnect(
             bodies.append(b"")
             return {"type": "http.request", "body": b"", "more_body": False}
         await first_chunk.wait()
-        await asyncio.sleep(delay)
+        if gone is not None:
+            gone.set()
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, t.Any]) -> None:
@@ -259,12 +268,14 @@ async def test_abandoned_sync_generator_is_closed_in_a_thread(app: Quart) -> Non
 
 async def test_disconnect_during_a_sync_step_waits_for_it_then_closes(app: Quart) -> None:
     events: list[str] = []
+    gone = threading.Event()
 
     def generate() -> cabc.Iterator[bytes]:
         try:
             yield b"first"
             events.append("slow step started")
-            time.sleep(0.2)  # the client leaves while this runs
+            assert gone.wait(5)  # the client leaves while this step runs
+            time.sleep(0.1)
             events.append("slow step ended")
             yield b"second"
         finally:
@@ -274,7 +285,7 @@ async def test_disconnect_during_a_sync_step_waits_for_it_then_closes(app: Quart
     async def stream() -> t.Any:
         return generate()
 
-    assert await stream_until_disconnect(app, "/stream", delay=0.05) == [b"first"]
+    assert await stream_until_disconnect(app, "/stream", gone=gone) == [b"first"]
     assert events[:2] == ["slow step started", "slow step ended"]
     assert len(events) == 3
     assert events[2].startswith(f"finally quartlike-{app.name}")

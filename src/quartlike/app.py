@@ -36,6 +36,7 @@ from .globals import _cv_request
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
 from .json.provider import JSONProvider
+from .lifespan import Lifespan
 from .logging import create_logger
 from .scaffold import Scaffold
 from .scaffold import endpoint_from_view_func
@@ -166,6 +167,7 @@ class Quart(DispatchMixin, Scaffold):
         self.cli: AppGroup = AppGroup(self.name)
 
         self._executor: ThreadPoolExecutor | None = None
+        self._lifespan = Lifespan(self)
         self._init_dispatch()
 
     # -- identity and configuration ----------------------------------------------
@@ -496,38 +498,16 @@ class Quart(DispatchMixin, Scaffold):
 
         Called by the ASGI lifespan protocol; an exception fails the startup.
         """
-        self._serving_ctx = self.app_context()
-        self._serving_ctx.push()
-        try:
-            for func in self.before_serving_funcs:
-                await self._async(func)()
-            self._serving_gens: list[cabc.AsyncGenerator[None, None]] = []
-            for gen_func in self.while_serving_gens:
-                gen = gen_func()
-                await gen.__anext__()
-                self._serving_gens.append(gen)
-        finally:
-            self._serving_ctx._reset()
+        await self._lifespan.startup()
 
     async def shutdown(self) -> None:
-        """Run the after-serving hooks and finish the while-serving generators."""
-        ctx = getattr(self, "_serving_ctx", None) or self.app_context()
-        ctx.push()
+        """Run the after-serving hooks and finish the while-serving generators.
+
+        Every hook runs even if one fails; the first error is raised afterwards.
+        """
         try:
-            for func in self.after_serving_funcs:
-                await self._async(func)()
-            for gen in reversed(getattr(self, "_serving_gens", [])):
-                try:
-                    await gen.__anext__()
-                except StopAsyncIteration:
-                    pass
-                else:
-                    raise RuntimeError(
-                        f"The while_serving generator {gen!r} yielded more than once;"
-                        " it must yield exactly once."
-                    )
+            await self._lifespan.shutdown()
         finally:
-            ctx._reset()
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
                 self._executor = None

@@ -144,6 +144,9 @@ class RequestContext:
         self._after_request_functions: list[cabc.Callable[..., t.Any]] = []
         self._tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
         self._matched = False
+        # A copy (copy_current_request_context) shares the request; teardown
+        # and closing uploads stay with the original context.
+        self._is_copy = False
 
     def match_request(self) -> None:
         """Match the request URL, storing the rule and arguments, or the routing error."""
@@ -174,7 +177,7 @@ class RequestContext:
 
     async def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Run the teardown callbacks (on the last pop) and restore the previous contexts."""
-        last = len(self._tokens) == 1
+        last = len(self._tokens) == 1 and not self._is_copy
         try:
             if last:
                 if exc is _sentinel:
@@ -211,6 +214,7 @@ class RequestContext:
         ctx.url_adapter = self.url_adapter
         ctx.session = self.session
         ctx._matched = True
+        ctx._is_copy = True
         return ctx
 
     async def __aenter__(self) -> RequestContext:

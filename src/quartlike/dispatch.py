@@ -311,7 +311,9 @@ class DispatchMixin:
                 self.logger.exception("A teardown callback failed")
                 if first is None:
                     first = e
-        if first is not None and self._propagate_exceptions:
+        # Re-raise (when propagating) only if no other error is on its way: the
+        # view's exception matters more than a teardown that tripped over it.
+        if first is not None and exc is None and self._propagate_exceptions:
             raise first
 
     # -- turning return values into responses ------------------------------------------------

@@ -7,8 +7,9 @@
     Split on ``&`` as the chunks arrive; only the unfinished last field is
     kept between chunks. Each field is decoded like
     :func:`urllib.parse.parse_qsl` with ``keep_blank_values=True`` (``+`` is a
-    space, ``%XX`` escapes are decoded with the charset). ``;`` is *not* a
-    separator.
+    space, ``%XX`` escapes are decoded with the charset: the ``charset``
+    content type parameter when it names a text codec of the standard
+    library, else the parser charset). ``;`` is *not* a separator.
 
     Unlike Werkzeug, which reads an urlencoded body in one go and does not
     count its fields, ``max_form_parts`` applies here too: every
@@ -28,6 +29,18 @@
     returned :class:`~werkzeug.datastructures.FileStorage` objects; the caller
     closes them when the request ends. If parsing fails, every temporary file
     created so far is closed before the error propagates.
+
+    A ``boundary`` parameter (1 to 200 printable ASCII characters) is
+    required. Field values are decoded with the part's ``charset`` parameter
+    when it names a text codec of the standard library, else with the parser
+    charset. A file part with an empty filename is kept (``filename == ""``);
+    a part without a ``name`` is a 400. A completely empty body gives an empty
+    form rather than a 400. Data after the closing delimiter is read and
+    dropped.
+
+    The decoder is only handed data that does not stop inside a delimiter
+    line, because Werkzeug's decoder mis-parses such data; see
+    :func:`_feedable_length`.
 
 Every other mimetype gives two empty multidicts and the body is not read.
 
@@ -657,7 +670,8 @@ class _MultipartReader:
             except ValueError as exc:
                 if final:
                     raise BadRequest(
-                        "The multipart/form-data body ended before its closing boundary."
+                        "The multipart/form-data body is malformed or ends before its"
+                        " closing boundary."
                     ) from exc
                 raise BadRequest("The multipart/form-data body is malformed.") from exc
             if isinstance(event, NeedData):

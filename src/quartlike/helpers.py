@@ -122,6 +122,8 @@ def copy_current_request_context(func: F) -> F:
 
     Useful for work that outlives the view (a task started with
     ``asyncio.create_task``, a callback). Works for sync and async functions.
+    The copy shares the request and session; it runs no teardown callbacks
+    (the original request context runs them once, when the request ends).
     """
     ctx = _cv_request.get(None)
     if ctx is None:

@@ -19,6 +19,7 @@ from functools import update_wrapper
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
 
+from .sync import is_async_callable
 from .typing import AfterRequestCallable
 from .typing import BeforeRequestCallable
 from .typing import ErrorHandlerCallable
@@ -262,13 +263,21 @@ class Scaffold(ABC):
 
     @setupmethod
     def url_value_preprocessor(self, f: T_url_preprocessor) -> T_url_preprocessor:
-        """Run ``f(endpoint, view_args)`` after matching, before the before-request hooks."""
+        """Run ``f(endpoint, view_args)`` after matching, before the before-request hooks.
+
+        It must be a plain (sync) function: it runs inline, on the event loop.
+        """
+        _require_sync(f, "url_value_preprocessor")
         self.url_value_preprocessors[None].append(f)
         return f
 
     @setupmethod
     def url_defaults(self, f: T_url_defaults) -> T_url_defaults:
-        """Run ``f(endpoint, values)`` when building a URL, to fill in default values."""
+        """Run ``f(endpoint, values)`` when building a URL, to fill in default values.
+
+        It must be a plain (sync) function, because ``url_for`` is synchronous.
+        """
+        _require_sync(f, "url_defaults")
         self.url_default_functions[None].append(f)
         return f
 
@@ -293,6 +302,14 @@ class Scaffold(ABC):
         """Register ``f`` to handle an HTTP code or exception class (non-decorator form)."""
         exc_class, code = get_exc_class_and_code(code_or_exception)
         self.error_handler_spec[None][code][exc_class] = f
+
+
+def _require_sync(f: cabc.Callable[..., t.Any], kind: str) -> None:
+    if is_async_callable(f):
+        raise TypeError(
+            f"{kind} functions must be plain functions, not coroutines: they run inline"
+            f" and their result is not awaited. Make {f.__name__!r} a regular 'def'."
+        )
 
 
 def get_root_path(import_name: str) -> str:

@@ -49,7 +49,7 @@ class Body:
     :param data: the complete body, when ``receive`` is ``None``.
     """
 
-    __slots__ = ("_receive", "_data", "_consumed", "_complete", "declared_length")
+    __slots__ = ("_receive", "_data", "_consumed", "_complete", "declared_length", "owner")
 
     def __init__(
         self,
@@ -62,6 +62,8 @@ class Body:
         self._consumed = False
         self._complete = receive is None
         self.declared_length = declared_length
+        #: The request this body belongs to; its limits apply to ``async for``.
+        self.owner: Request | None = None
 
     def receive_from(self, receive: ASGIReceiveCallable) -> None:
         """Read the rest of the body from ``receive`` instead (used while streaming)."""
@@ -128,6 +130,9 @@ class Body:
         return self._chunks(max_length, timeout)
 
     def __aiter__(self) -> cabc.AsyncIterator[bytes]:
+        owner = self.owner
+        if owner is not None:
+            return self._chunks(owner.max_content_length, owner.body_timeout)
         return self._chunks(*_limits())
 
     async def read(self, max_length: int | None = None, timeout: float | None = None) -> bytes:
@@ -180,6 +185,7 @@ class Request(BaseRequestWebsocket):
         if body is None:
             body = Body(None, 0)
         self.body = body
+        body.owner = self
         self._form: MultiDict[str, str] | None = None
         self._files: MultiDict[str, FileStorage] | None = None
         self._cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)

@@ -33,6 +33,8 @@ from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.urls import iri_to_uri
 
+from ..globals import _cv_app
+
 if t.TYPE_CHECKING:
     from .base import BaseRequestWebsocket
 
@@ -171,6 +173,14 @@ class Response(SansIOResponse):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} [{self.status}]>"
+
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """The largest cookie ``set_cookie`` accepts without a warning (``MAX_COOKIE_SIZE``)."""
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return int(ctx.app.config["MAX_COOKIE_SIZE"])
+        return 4093
 
     # -- body ---------------------------------------------------------------
 

@@ -78,6 +78,22 @@ async def test_before_request_return_value_short_circuits(
     assert calls == ["later", "view", "after"]
 
 
+async def test_before_request_falsy_non_none_value_is_a_response(
+    app: Quart, client: QuartClient
+) -> None:
+    @app.before_request
+    async def empty() -> str:
+        return ""
+
+    @app.route("/")
+    async def index() -> str:
+        raise AssertionError("not reached")
+
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert await response.get_data() == b""
+
+
 async def test_sync_before_request_can_short_circuit(app: Quart, client: QuartClient) -> None:
     @app.before_request
     def gate() -> str:
@@ -475,11 +491,31 @@ async def test_registering_after_the_first_request_fails(
     assert "Register everything before the app serves" in str(info.value)
 
 
-async def test_registering_before_any_request_is_fine(app: Quart) -> None:
-    assert not app.got_first_request
-    app.before_request(lambda: None)
+async def test_hooks_registered_after_a_test_request_context_still_run(
+    app: Quart, client: QuartClient, calls: list[str]
+) -> None:
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
     async with app.test_request_context("/"):
         pass
-    # A test request context is not a request: setup stays open.
+    # A test request context is not a request: setup stays open, and what is
+    # registered now applies to the requests that follow.
     assert not app.got_first_request
-    app.after_request(lambda r: r)
+
+    @app.before_request
+    def before() -> None:
+        calls.append("before")
+
+    @app.after_request
+    async def after(response: Response) -> Response:
+        calls.append("after")
+        return response
+
+    @app.teardown_request
+    async def teardown(exc: BaseException | None) -> None:
+        calls.append("teardown")
+
+    await client.get("/")
+    assert calls == ["before", "after", "teardown"]

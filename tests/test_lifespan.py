@@ -221,3 +221,29 @@ async def test_serving_hooks_are_setup_methods(app: Quart) -> None:
         app.before_serving(lambda: None)
     with pytest.raises(AssertionError, match="while_serving"):
         app.while_serving(lambda: None)  # type: ignore[type-var]
+
+
+async def test_the_app_can_be_served_again_after_shutdown(app: Quart) -> None:
+    calls: list[str] = []
+
+    @app.before_serving
+    def start() -> None:
+        calls.append("start")
+
+    @app.after_serving
+    def stop() -> None:
+        calls.append("stop")
+
+    @app.route("/")
+    def index() -> str:
+        return "sync view"
+
+    client = app.test_client()
+    for _ in range(2):
+        driver = LifespanDriver(app)
+        assert await driver.startup() == {"type": "lifespan.startup.complete"}
+        assert await (await client.get("/")).get_data() == b"sync view"
+        assert await driver.shutdown() == {"type": "lifespan.shutdown.complete"}
+    assert calls == ["start", "stop", "start", "stop"]
+    # Sync code still runs after the last shutdown (tests often do this).
+    assert await (await client.get("/")).get_data() == b"sync view"

@@ -216,12 +216,18 @@ def http_scope(path: str) -> dict[str, t.Any]:
 
 
 async def stream_until_disconnect(
-    app: Quart, path: str, *, send_pause: float = 0, gone: threading.Event | None = None
+    app: Quart,
+    path: str,
+    *,
+    send_pause: float = 0,
+    wait_for: threading.Event | None = None,
+    gone: threading.Event | None = None,
 ) -> list[bytes]:
     """Serve ``path`` to a client that disconnects after the first chunk.
 
     ``send_pause`` makes sending the first chunk slow, so the disconnect arrives
-    then; ``gone`` is set as the disconnect is delivered.
+    then. With ``wait_for`` the disconnect waits for that event too; ``gone`` is
+    set as the disconnect is delivered.
     """
     bodies: list[bytes] = []
     first_chunk = asyncio.Event()
@@ -231,6 +237,8 @@ async def stream_until_disconnect(
             bodies.append(b"")
             return {"type": "http.request", "body": b"", "more_body": False}
         await first_chunk.wait()
+        if wait_for is not None:
+            await asyncio.to_thread(wait_for.wait, 5)
         if gone is not None:
             gone.set()
         return {"type": "http.disconnect"}
@@ -268,12 +276,14 @@ async def test_abandoned_sync_generator_is_closed_in_a_thread(app: Quart) -> Non
 
 async def test_disconnect_during_a_sync_step_waits_for_it_then_closes(app: Quart) -> None:
     events: list[str] = []
+    started = threading.Event()
     gone = threading.Event()
 
     def generate() -> cabc.Iterator[bytes]:
         try:
             yield b"first"
             events.append("slow step started")
+            started.set()
             assert gone.wait(5)  # the client leaves while this step runs
             time.sleep(0.1)
             events.append("slow step ended")
@@ -285,7 +295,7 @@ async def test_disconnect_during_a_sync_step_waits_for_it_then_closes(app: Quart
     async def stream() -> t.Any:
         return generate()
 
-    assert await stream_until_disconnect(app, "/stream", gone=gone) == [b"first"]
+    assert await stream_until_disconnect(app, "/stream", wait_for=started, gone=gone) == [b"first"]
     assert events[:2] == ["slow step started", "slow step ended"]
     assert len(events) == 3
     assert events[2].startswith(f"finally quartlike-{app.name}")

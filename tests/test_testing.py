@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import time
 import typing as t
 
 import pytest
@@ -246,6 +247,8 @@ def cookie_app(echo: Quart) -> Quart:
                 kwargs[key] = args[key]
         if "max_age" in args:
             kwargs["max_age"] = int(args["max_age"])
+        if "expires" in args:
+            kwargs["expires"] = int(args["expires"])
         if "secure" in args:
             kwargs["secure"] = True
         response.set_cookie(args["name"], args.get("value", ""), **kwargs)
@@ -292,9 +295,26 @@ async def test_deleted_and_expired_cookies_are_dropped(
     assert await cookies_at(client, "/") == {}
 
 
-async def test_cookie_with_max_age_is_kept(cookie_app: Quart, client: QuartClient) -> None:
-    await client.get("/set-cookie?name=a&value=1&max_age=3600")
-    assert await cookies_at(client, "/") == {"a": "1"}
+async def test_cookie_with_past_expires_only_is_dropped(
+    cookie_app: Quart, client: QuartClient
+) -> None:
+    await client.get("/set-cookie?name=a&value=1")
+    response = await client.get("/set-cookie?name=a&value=1&expires=86400")
+    assert "Max-Age" not in response.headers["Set-Cookie"]
+    assert "Expires=Fri, 02 Jan 1970" in response.headers["Set-Cookie"]
+    assert await cookies_at(client, "/") == {}
+
+
+async def test_cookie_expires_while_stored(
+    cookie_app: Quart, client: QuartClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await client.get("/set-cookie?name=short&value=1&max_age=60")
+    await client.get("/set-cookie?name=long&value=2&max_age=3600")
+    assert await cookies_at(client, "/") == {"short": "1", "long": "2"}
+    later = time.time() + 120
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert await cookies_at(client, "/") == {"long": "2"}
+    assert client.get_cookie("short") is None
 
 
 async def test_cookie_path_matching(cookie_app: Quart, client: QuartClient) -> None:

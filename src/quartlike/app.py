@@ -11,6 +11,7 @@ import collections.abc as cabc
 import os
 import sys
 import typing as t
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import quote as _url_quote
@@ -29,6 +30,7 @@ from .config import Config
 from .config import ConfigAttribute
 from .ctx import AppContext
 from .ctx import RequestContext
+from .ctx import WebsocketContext
 from .ctx import _AppCtxGlobals
 from .dispatch import DispatchMixin
 from .globals import _cv_app
@@ -43,6 +45,7 @@ from .scaffold import endpoint_from_view_func
 from .scaffold import setupmethod
 from .sessions import SecureCookieSessionInterface
 from .sessions import SessionInterface
+from .templating import TemplatingMixin
 from .typing import ASGIReceiveCallable
 from .typing import ASGISendCallable
 from .typing import LifespanCallable
@@ -50,12 +53,15 @@ from .typing import RouteCallable
 from .typing import Scope
 from .typing import TeardownCallable
 from .typing import WhileServingCallable
+from .wrappers.base import BaseRequestWebsocket
 from .wrappers.request import Request
 from .wrappers.response import Response
+from .wrappers.websocket import Websocket
 
 if t.TYPE_CHECKING:
     import logging
 
+    from .blueprints import Blueprint
     from .cli import AppGroup
     from .testing import QuartClient
     from .testing import QuartlikeCliRunner
@@ -73,7 +79,7 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     return timedelta(seconds=value)
 
 
-class Quart(DispatchMixin, Scaffold):
+class Quart(DispatchMixin, TemplatingMixin, Scaffold):
     """The application: an ASGI 3 callable that speaks Flask's API.
 
     :param import_name: the name of the application's module, usually
@@ -92,6 +98,7 @@ class Quart(DispatchMixin, Scaffold):
     #: Collaborator classes, swappable by subclasses or assignment.
     request_class: type[Request] = Request
     response_class: type[Response] = Response
+    websocket_class: type[Websocket] = Websocket
     url_rule_class: type[Rule] = Rule
     url_map_class: type[Map] = Map
     config_class: type[Config] = Config
@@ -156,8 +163,8 @@ class Quart(DispatchMixin, Scaffold):
         self.while_serving_gens: list[WhileServingCallable] = []
         #: Extensions keep their state here, keyed by a name of their choosing.
         self.extensions: dict[str, t.Any] = {}
-        #: Registered blueprints by name.
-        self.blueprints: dict[str, t.Any] = {}
+        #: Registered blueprints by their dotted name (``parent.child`` when nested).
+        self.blueprints: dict[str, Blueprint] = {}
         #: Functions returning names for the ``quartlike shell`` namespace.
         self.shell_context_processors: list[ShellContextProcessorCallable] = []
 
@@ -169,6 +176,30 @@ class Quart(DispatchMixin, Scaffold):
         self._executor: ThreadPoolExecutor | None = None
         self._lifespan = Lifespan(self)
         self._init_dispatch()
+
+        # The static route is added whether or not the folder exists yet (it
+        # may be created while the app runs). The view looks the app up through
+        # a weak reference, so the app and its view form no reference cycle.
+        if self.has_static_folder:
+            if bool(static_host) != host_matching:
+                raise AssertionError(
+                    "Invalid static_host/host_matching combination: 'static_host' is"
+                    " required with 'host_matching=True' (when there is a static folder)"
+                    " and not allowed without it."
+                )
+            app_ref = weakref.ref(self)
+
+            async def static(filename: str) -> Response:
+                app = app_ref()
+                assert app is not None
+                return await app.send_static_file(filename)
+
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                host=static_host,
+                view_func=static,
+            )
 
     # -- identity and configuration ----------------------------------------------
 
@@ -190,6 +221,7 @@ class Quart(DispatchMixin, Scaffold):
     @debug.setter
     def debug(self, value: bool) -> None:
         self.config["DEBUG"] = value
+        self._sync_auto_reload()  # TEMPLATES_AUTO_RELOAD=None follows debug
 
     def make_config(self, instance_relative: bool = False) -> Config:
         """Create the config object, seeded from :attr:`default_config`."""
@@ -201,6 +233,26 @@ class Quart(DispatchMixin, Scaffold):
     def auto_find_instance_path(self) -> str:
         """The default instance folder: ``instance/`` beside the app's module or package."""
         return os.path.join(self.root_path, "instance")
+
+    async def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.Any:
+        """Open ``resource`` (relative to :attr:`instance_path`) with aiofiles.
+
+        Any mode is allowed: the instance folder is where an app keeps files
+        it writes. A coroutine, unlike Flask's::
+
+            async with await app.open_instance_resource("state.json", "w") as f:
+                await f.write(data)
+
+        :param encoding: the encoding of a text mode (ignored in binary modes).
+        """
+        import aiofiles
+
+        path = os.path.join(self.instance_path, resource)
+        if "b" in mode:
+            return await aiofiles.open(path, mode)  # type: ignore[call-overload]
+        return await aiofiles.open(path, mode, encoding=encoding)  # type: ignore[call-overload]
 
     @cached_property
     def logger(self) -> logging.Logger:
@@ -271,7 +323,7 @@ class Quart(DispatchMixin, Scaffold):
                 )
             self.view_functions[endpoint] = view_func
 
-    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+    def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
         """Bind the URL map to a request (for matching and building) or to ``SERVER_NAME``.
 
         Raises a 400 ``SecurityError`` when the request's Host is not in
@@ -409,6 +461,24 @@ class Quart(DispatchMixin, Scaffold):
         """A redirect response to ``location`` (``Location`` header and a small HTML body)."""
         return t.cast(Response, _wz_redirect(location, code, Response=self.response_class))  # type: ignore[arg-type]
 
+    # -- blueprints ----------------------------------------------------------------------
+
+    @setupmethod
+    def register_blueprint(self, blueprint: Blueprint, **options: t.Any) -> None:
+        """Register ``blueprint``: add its routes, hooks and error handlers to the app.
+
+        ``options`` override the blueprint's own settings for this registration
+        (``name``, ``url_prefix``, ``subdomain``, ``url_defaults``,
+        ``cli_group``) and are passed to its deferred functions in
+        :attr:`BlueprintSetupState.options <quartlike.blueprints.BlueprintSetupState.options>`.
+        A blueprint may be registered several times under different names.
+        """
+        blueprint.register(self, options)
+
+    def iter_blueprints(self) -> cabc.ValuesView[Blueprint]:
+        """The registered blueprints, nested ones included, in registration order."""
+        return self.blueprints.values()
+
     # -- hooks only the app has ---------------------------------------------------------
 
     @setupmethod
@@ -444,6 +514,10 @@ class Quart(DispatchMixin, Scaffold):
     def request_context(self, request: Request) -> RequestContext:
         """A new request context for ``request``."""
         return RequestContext(self, request)
+
+    def websocket_context(self, websocket: Websocket) -> WebsocketContext:
+        """A new websocket context for ``websocket``."""
+        return WebsocketContext(self, websocket)
 
     def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
         """A request context for a request built from test arguments.
@@ -531,6 +605,10 @@ class Quart(DispatchMixin, Scaffold):
         kind = scope["type"]
         if scope["type"] == "http":
             await asgi.serve_http(self, scope, receive, send)
+        elif scope["type"] == "websocket":
+            from .asgi_websocket import serve_websocket
+
+            await serve_websocket(self, scope, receive, send)
         elif scope["type"] == "lifespan":
             await asgi.serve_lifespan(self, scope, receive, send)
         else:

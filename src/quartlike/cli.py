@@ -475,7 +475,17 @@ class AppGroup(click.Group):
     :meth:`group` are ``AppGroup``\\ s too.
     """
 
-    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    @t.overload
+    def command(self, __func: cabc.Callable[..., t.Any]) -> click.Command: ...
+
+    @t.overload
+    def command(
+        self, *args: t.Any, **kwargs: t.Any
+    ) -> cabc.Callable[[cabc.Callable[..., t.Any]], click.Command]: ...
+
+    def command(
+        self, *args: t.Any, **kwargs: t.Any
+    ) -> cabc.Callable[[cabc.Callable[..., t.Any]], click.Command] | click.Command:
         """Register a command, like :meth:`click.Group.command`; the callback gets an app
         context unless ``with_appcontext=False`` is given.
         """
@@ -485,16 +495,30 @@ class AppGroup(click.Group):
 
         def decorator(f: cabc.Callable[..., t.Any]) -> click.Command:
             f = with_appcontext(f) if wrap_for_ctx else _run_async_callback(f)
-            return super(AppGroup, self).command(*args, **kwargs)(f)  # type: ignore[no-any-return]
+            register = super(AppGroup, self).command(*args, **kwargs)
+            return t.cast(click.Command, register(f))
 
         return decorator
 
-    def group(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    @t.overload
+    def group(self, __func: cabc.Callable[..., t.Any]) -> click.Group: ...
+
+    @t.overload
+    def group(
+        self, *args: t.Any, **kwargs: t.Any
+    ) -> cabc.Callable[[cabc.Callable[..., t.Any]], click.Group]: ...
+
+    def group(
+        self, *args: t.Any, **kwargs: t.Any
+    ) -> cabc.Callable[[cabc.Callable[..., t.Any]], click.Group] | click.Group:
         """Register a sub-group, like :meth:`click.Group.group`; it is an :class:`AppGroup`."""
         if len(args) == 1 and not kwargs and callable(args[0]):
             return self.group()(args[0])
         kwargs.setdefault("cls", AppGroup)
-        return super().group(*args, **kwargs)
+        return t.cast(
+            "cabc.Callable[[cabc.Callable[..., t.Any]], click.Group]",
+            super().group(*args, **kwargs),
+        )
 
 
 # -- environment files -------------------------------------------------------------------
@@ -937,7 +961,7 @@ class _AsyncConsole(code.InteractiveConsole):
     ) -> None:
         super().__init__(namespace)
         self.namespace = namespace
-        self.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        pass
         self._shell_loop = shell_loop
         self._context = context
         self._task: asyncio.Task[t.Any] | None = None

@@ -70,6 +70,9 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "SYNC_WORKERS": 32,
     # Not in Flask: largest websocket message, in bytes, accepted from a client.
     "MAX_WEBSOCKET_MESSAGE_SIZE": 1024 * 1024,
+    # Not in Flask: incoming websocket messages buffered for a handler that has
+    # not received them yet; past this the server is made to wait (back-pressure).
+    "WEBSOCKET_RECEIVE_QUEUE_SIZE": 16,
     # Not in Flask: bytes of an uploaded file kept in memory before the upload
     # is spooled to a temporary file on disk.
     "FORM_SPOOL_THRESHOLD": 500 * 1024,

@@ -13,18 +13,23 @@ import collections.abc as cabc
 import contextvars
 import sys
 import typing as t
+from abc import ABC
+from abc import abstractmethod
 from types import TracebackType
 
 from werkzeug.exceptions import HTTPException
 
 from .globals import _cv_app
 from .globals import _cv_request
+from .globals import _cv_websocket
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
 
     from .app import Quart
     from .sessions import SessionMixin
+    from .wrappers.base import BaseRequestWebsocket
+    from .wrappers.websocket import Websocket
     from .wrappers.request import Request
 
 _sentinel: t.Any = object()
@@ -120,60 +125,65 @@ class AppContext:
         return f"<{type(self).__name__} of {self.app.name!r}>"
 
 
-class RequestContext:
-    """The request context: ``request``, its URL adapter and per-request callbacks.
+class _ConnectionContext(ABC):
+    """What request and websocket contexts share: routing, session, push and pop.
 
-    Pushing it also pushes an app context when the current one belongs to
-    another app (or there is none), and matches the request URL.
+    Subclasses name the context variable they live in and the teardown they run.
     """
 
-    def __init__(self, app: Quart, request: Request) -> None:
+    _cv: t.ClassVar[contextvars.ContextVar[t.Any]]
+
+    def __init__(self, app: Quart, connection: BaseRequestWebsocket) -> None:
         self.app = app
-        self.request = request
+        self._connection = connection
         self.url_adapter: MapAdapter | None = None
         try:
-            self.url_adapter = app.create_url_adapter(request)
+            self.url_adapter = app.create_url_adapter(connection)
         except HTTPException as e:
             # An untrusted Host, for example: reported by routing, so the
             # app's error handlers see it.
-            request.routing_exception = e
+            connection.routing_exception = e
         #: The session, loaded by :meth:`open_session` (``None`` until then).
         self.session: SessionMixin | None = None
         #: Flashed messages read during this request (see ``get_flashed_messages``).
         self.flashes: list[tuple[str, str]] | None = None
         self._after_request_functions: list[cabc.Callable[..., t.Any]] = []
-        self._tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
+        self._tokens: list[tuple[contextvars.Token[t.Any], AppContext | None]] = []
         self._matched = False
         # A copy (copy_current_request_context) shares the request; teardown
         # and closing uploads stay with the original context.
         self._is_copy = False
 
     def match_request(self) -> None:
-        """Match the request URL, storing the rule and arguments, or the routing error."""
+        """Match the URL, storing the rule and arguments, or the routing error."""
         adapter = self.url_adapter
         if adapter is None:
             return
-        request = self.request
+        connection = self._connection
         try:
             rule, view_args = adapter.match(return_rule=True)
         except HTTPException as e:
-            request.routing_exception = e
+            connection.routing_exception = e
         else:
-            request.url_rule = rule
-            request.view_args = dict(view_args)
+            connection.url_rule = rule
+            connection.view_args = dict(view_args)
 
     def push(self) -> None:
-        """Make this the current request context (and push an app context if needed)."""
+        """Make this the current context (and push an app context if needed)."""
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not self.app:
             app_ctx = self.app.app_context()
             app_ctx.push()
         else:
             app_ctx = None
-        self._tokens.append((_cv_request.set(self), app_ctx))
+        self._tokens.append((self._cv.set(self), app_ctx))
         if not self._matched:
             self._matched = True
             self.match_request()
+
+    @abstractmethod
+    async def _teardown(self, exc: BaseException | None) -> None:
+        """Run the teardown callbacks of this kind of connection."""
 
     async def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Run the teardown callbacks (on the last pop) and restore the previous contexts."""
@@ -182,42 +192,37 @@ class RequestContext:
             if last:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                try:
-                    await self.app.do_teardown_request(exc)
-                finally:
-                    self.request.close()
+                await self._teardown(exc)
         finally:
-            ctx = _cv_request.get()
+            ctx = self._cv.get()
             token, app_ctx = self._tokens.pop()
-            _cv_request.reset(token)
+            self._cv.reset(token)
             if app_ctx is not None:
                 await app_ctx.pop(exc)
             if ctx is not self:
-                raise AssertionError(
-                    f"Popped the wrong request context ({ctx!r} instead of {self!r})."
-                )
+                raise AssertionError(f"Popped the wrong context ({ctx!r} instead of {self!r}).")
 
     async def open_session(self) -> None:
-        """Load the session for this request, once (the pipeline calls this)."""
+        """Load the session for this connection, once (the pipeline calls this)."""
         if self.session is None:
-            self.session = await self.app.open_session(self.request)
+            self.session = await self.app.open_session(self._connection)
 
     def _reset_without_teardown(self) -> None:
         token, app_ctx = self._tokens.pop()
-        _cv_request.reset(token)
+        self._cv.reset(token)
         if app_ctx is not None:
             app_ctx._reset()
 
-    def copy(self) -> RequestContext:
-        """A new context for the same request and app, for work outside the handler."""
-        ctx = type(self)(self.app, self.request)
+    def copy(self) -> t.Self:
+        """A new context for the same connection and app, for work outside the handler."""
+        ctx = type(self)(self.app, self._connection)
         ctx.url_adapter = self.url_adapter
         ctx.session = self.session
         ctx._matched = True
         ctx._is_copy = True
         return ctx
 
-    async def __aenter__(self) -> RequestContext:
+    async def __aenter__(self) -> t.Self:
         self.push()
         try:
             await self.open_session()
@@ -235,7 +240,41 @@ class RequestContext:
         await self.pop(exc_value)
 
     def __repr__(self) -> str:
+        connection = self._connection
         return (
-            f"<{type(self).__name__} {self.request.url!r} [{self.request.method}]"
+            f"<{type(self).__name__} {connection.url!r} [{connection.method}]"
             f" of {self.app.name!r}>"
         )
+
+
+class RequestContext(_ConnectionContext):
+    """The request context: ``request``, its URL adapter and per-request callbacks.
+
+    Pushing it also pushes an app context when the current one belongs to
+    another app (or there is none), and matches the request URL.
+    """
+
+    _cv = _cv_request
+
+    def __init__(self, app: Quart, request: Request) -> None:
+        super().__init__(app, request)
+        self.request = request
+
+    async def _teardown(self, exc: BaseException | None) -> None:
+        try:
+            await self.app.do_teardown_request(exc)
+        finally:
+            self.request.close()
+
+
+class WebsocketContext(_ConnectionContext):
+    """The websocket context: ``websocket`` and its URL adapter, for one connection."""
+
+    _cv = _cv_websocket
+
+    def __init__(self, app: Quart, websocket: Websocket) -> None:
+        super().__init__(app, websocket)
+        self.websocket = websocket
+
+    async def _teardown(self, exc: BaseException | None) -> None:
+        await self.app.do_teardown_websocket(exc)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import collections.abc as cabc
 import sys
 import typing as t
+from concurrent.futures import Executor
+from concurrent.futures import Future
 from types import TracebackType
 
 from werkzeug.datastructures import Headers
@@ -29,6 +31,7 @@ from werkzeug.routing import RoutingException
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from .globals import _cv_request
+from .globals import _cv_websocket
 from .sessions import SecureCookieSessionInterface
 from .sessions import SessionInterface
 from .signals import appcontext_tearing_down
@@ -36,6 +39,10 @@ from .signals import got_request_exception
 from .signals import request_finished
 from .signals import request_started
 from .signals import request_tearing_down
+from .signals import websocket_finished
+from .signals import websocket_started
+from .signals import websocket_tearing_down
+from .signals import got_websocket_exception
 from .sync import is_async_callable
 from .sync import run_sync_in
 
@@ -50,10 +57,15 @@ if t.TYPE_CHECKING:
     from .scaffold import ErrorHandlerSpec
     from .sessions import SessionMixin
     from .typing import ResponseReturnValue
+    from .ctx import RequestContext
+    from .ctx import WebsocketContext
+    from .wrappers.base import BaseRequestWebsocket
     from .wrappers.request import Request
     from .wrappers.response import Response
 
 AsyncCallable = cabc.Callable[..., cabc.Awaitable[t.Any]]
+P = t.ParamSpec("P")
+R = t.TypeVar("R")
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 
 
@@ -84,6 +96,21 @@ class _HookPlan:
         self.teardown = teardown
 
 
+class _AppExecutor(Executor):
+    """Submits to the app's current pool, looked up on each call.
+
+    Sync callables are wrapped once and cached; the pool they run in is shut
+    down at the end of each lifespan and recreated on demand, so a wrapper must
+    not keep a reference to one pool.
+    """
+
+    def __init__(self, app: DispatchMixin) -> None:
+        self._app = app
+
+    def submit(self, fn: cabc.Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
+        return self._app.executor.submit(fn, *args, **kwargs)
+
+
 class DispatchMixin:
     """The request-handling half of :class:`quartlike.Quart`."""
 
@@ -104,6 +131,9 @@ class DispatchMixin:
         before_request_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
         after_request_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
         teardown_request_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
+        before_websocket_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
+        after_websocket_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
+        teardown_websocket_funcs: dict[str | None, list[cabc.Callable[..., t.Any]]]
         url_value_preprocessors: dict[str | None, list[cabc.Callable[..., t.Any]]]
         teardown_appcontext_funcs: list[cabc.Callable[..., t.Any]]
         _got_first_request: bool
@@ -111,7 +141,7 @@ class DispatchMixin:
         def redirect(self, location: str, code: int = 302) -> Response: ...
 
     def _init_dispatch(self) -> None:
-        self._plans: dict[tuple[str, ...], _HookPlan] = {}
+        self._plans: dict[tuple[bool | str, ...], _HookPlan] = {}
         self._async_cache: dict[t.Any, AsyncCallable] = {}
         self._view_cache: dict[str, tuple[t.Any, AsyncCallable]] = {}
 
@@ -127,7 +157,7 @@ class DispatchMixin:
 
     # -- sessions --------------------------------------------------------------------------
 
-    async def open_session(self, request: Request) -> SessionMixin:
+    async def open_session(self, request: BaseRequestWebsocket) -> SessionMixin:
         """Load the session with :attr:`session_interface` (the null session if it gives none)."""
         interface = self.session_interface
         session = await self._call_session_method(interface.open_session, request)
@@ -152,7 +182,7 @@ class DispatchMixin:
         """
         if is_async_callable(func):
             return func
-        return run_sync_in(self.executor, func)
+        return run_sync_in(_AppExecutor(self), func)
 
     def _async(self, func: cabc.Callable[..., t.Any]) -> AsyncCallable:
         try:
@@ -163,31 +193,40 @@ class DispatchMixin:
         except TypeError:  # unhashable callable
             return self.ensure_async(func)
 
-    def _plan(self, blueprints: list[str]) -> _HookPlan:
-        key = tuple(blueprints)
+    def _plan(self, blueprints: list[str], websocket: bool = False) -> _HookPlan:
+        key: tuple[bool | str, ...] = (websocket, *blueprints)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._build_plan(key)
+            plan = self._build_plan(tuple(blueprints), websocket)
+            # Hooks may still be registered until the first request (a test
+            # request context pops before it), so only cache once setup is closed.
+            if self._got_first_request:
+                self._plans[key] = plan
         return plan
 
-    def _build_plan(self, blueprints: tuple[str, ...]) -> _HookPlan:
+    def _build_plan(self, blueprints: tuple[str, ...], websocket: bool) -> _HookPlan:
+        # One pipeline for both kinds of connection: only the hook tables differ.
+        if websocket:
+            befores, afters, teardowns = (
+                self.before_websocket_funcs,
+                self.after_websocket_funcs,
+                self.teardown_websocket_funcs,
+            )
+        else:
+            befores, afters, teardowns = (
+                self.before_request_funcs,
+                self.after_request_funcs,
+                self.teardown_request_funcs,
+            )
         outer_first: list[str | None] = [None, *reversed(blueprints)]
         inner_first: list[str | None] = [*blueprints, None]
         preprocessors = [
             f for name in outer_first for f in self.url_value_preprocessors.get(name, ())
         ]
-        before = [
-            self._async(f) for name in outer_first for f in self.before_request_funcs.get(name, ())
-        ]
-        after = [
-            self._async(f)
-            for name in inner_first
-            for f in reversed(self.after_request_funcs.get(name, ()))
-        ]
+        before = [self._async(f) for name in outer_first for f in befores.get(name, ())]
+        after = [self._async(f) for name in inner_first for f in reversed(afters.get(name, ()))]
         teardown = [
-            self._async(f)
-            for name in inner_first
-            for f in reversed(self.teardown_request_funcs.get(name, ()))
+            self._async(f) for name in inner_first for f in reversed(teardowns.get(name, ()))
         ]
         return _HookPlan(preprocessors, before, after, teardown)
 
@@ -239,7 +278,7 @@ class DispatchMixin:
             cached = self._view_cache[endpoint] = (view, self.ensure_async(view))
         return t.cast("ResponseReturnValue", await cached[1](**(request.view_args or {})))
 
-    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+    def raise_routing_exception(self, request: BaseRequestWebsocket) -> t.NoReturn:
         """Raise the error routing stored on the request (404, 405, redirect, 400)."""
         assert request.routing_exception is not None
         raise request.routing_exception
@@ -315,6 +354,89 @@ class DispatchMixin:
         # view's exception matters more than a teardown that tripped over it.
         if first is not None and exc is None and self._propagate_exceptions:
             raise first
+
+    # -- the websocket pipeline -----------------------------------------------------------------
+
+    async def full_dispatch_websocket(self) -> Response | None:
+        """Run the before-websocket hooks and the handler; return a response if the
+        handshake is to be rejected with one, else ``None``.
+        """
+        self._got_first_request = True
+        rv: ResponseReturnValue | HTTPException | None
+        try:
+            if websocket_started.receivers:
+                await self.send_signal(websocket_started)
+            websocket = _cv_websocket.get().websocket
+            plan = self._plan(websocket.blueprints, websocket=True)
+            for func in plan.url_value_preprocessors:
+                func(websocket.endpoint, websocket.view_args)
+            rv = None
+            for before in plan.before_request:
+                rv = await before()
+                if rv is not None:
+                    break
+            if rv is None:
+                rv = await self.dispatch_websocket()
+        except Exception as e:
+            rv = await self.handle_user_exception(e)
+        return await self.finalize_websocket(rv)
+
+    async def dispatch_websocket(self) -> ResponseReturnValue | None:
+        """Call the matched websocket handler; raise routing errors."""
+        websocket = _cv_websocket.get().websocket
+        if websocket.routing_exception is not None:
+            self.raise_routing_exception(websocket)
+        rule = websocket.url_rule
+        assert rule is not None
+        endpoint = rule.endpoint
+        view = self.view_functions[endpoint]
+        cached = self._view_cache.get(endpoint)
+        if cached is None or cached[0] is not view:
+            cached = self._view_cache[endpoint] = (view, self.ensure_async(view))
+        return t.cast("ResponseReturnValue | None", await cached[1](**(websocket.view_args or {})))
+
+    async def finalize_websocket(
+        self, rv: ResponseReturnValue | HTTPException | None, from_error_handler: bool = False
+    ) -> Response | None:
+        """Make the handler's return value a response (if any) and run the
+        after-websocket hooks on it (they receive ``None`` when there is none).
+        """
+        response = await self.make_response(rv) if rv is not None else None
+        try:
+            websocket = _cv_websocket.get().websocket
+            for after in self._plan(websocket.blueprints, websocket=True).after_request:
+                response = await after(response)
+            if websocket_finished.receivers:
+                await self.send_signal(websocket_finished, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Finalizing a websocket failed while handling an error")
+        return response
+
+    async def handle_websocket_exception(self, e: Exception) -> Response | None:
+        """The websocket twin of :meth:`handle_exception`: propagate (testing/debug),
+        else log and produce the 500 handler's response (used only if the handshake
+        has not been accepted yet).
+        """
+        if got_websocket_exception.receivers:
+            await self.send_signal(got_websocket_exception, exception=e)
+        if self._propagate_exceptions:
+            raise e
+        self.log_exception((type(e), e, t.cast(TracebackType, e.__traceback__)))
+        server_error: t.Any = InternalServerError(original_exception=e)
+        handler = self._find_error_handler(server_error, self._request_blueprints())
+        if handler is not None:
+            server_error = await self._async(handler)(server_error)
+        return await self.finalize_websocket(server_error, from_error_handler=True)
+
+    async def do_teardown_websocket(self, exc: BaseException | None = None) -> None:
+        """Run every teardown-websocket callback, innermost blueprint first."""
+        websocket = _cv_websocket.get().websocket
+        plan = self._plan(websocket.blueprints, websocket=True)
+        await self._run_teardowns(plan.teardown, exc)
+        if websocket_tearing_down.receivers:
+            await self.send_signal(websocket_tearing_down, exc=exc)
 
     # -- turning return values into responses ------------------------------------------------
 
@@ -444,8 +566,10 @@ class DispatchMixin:
         return None
 
     def _request_blueprints(self) -> list[str]:
-        ctx = _cv_request.get(None)
-        return ctx.request.blueprints if ctx is not None else []
+        ctx: RequestContext | WebsocketContext | None = _cv_request.get(None)
+        if ctx is None:
+            ctx = _cv_websocket.get(None)
+        return ctx._connection.blueprints if ctx is not None else []
 
     async def handle_http_exception(self, e: HTTPException) -> HTTPException | ResponseReturnValue:
         """Find the error handler for an HTTP exception; without one, the exception is

@@ -16,9 +16,11 @@ if t.TYPE_CHECKING:
     from .app import Quart
     from .ctx import AppContext
     from .ctx import RequestContext
+    from .ctx import WebsocketContext
     from .ctx import _AppCtxGlobals
     from .sessions import SessionMixin
     from .wrappers.request import Request
+    from .wrappers.websocket import Websocket
 
 _no_app_msg = """\
 Working outside of application context.
@@ -44,8 +46,16 @@ request being handled. Use a test request context around it:
 or make a request with the test client, where views run in a request context.\
 """
 
+_no_ws_msg = """\
+Working outside of websocket context.
+
+This code reads the current websocket, but no websocket connection is being
+handled here. Use it inside a handler registered with @app.websocket(...).\
+"""
+
 _cv_app: ContextVar[AppContext] = ContextVar("quartlike.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("quartlike.request_ctx")
+_cv_websocket: ContextVar[WebsocketContext] = ContextVar("quartlike.websocket_ctx")
 
 app_ctx: AppContext = LocalProxy(  # type: ignore[assignment]
     _cv_app, unbound_message=_no_app_msg
@@ -62,6 +72,21 @@ request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]
 request: Request = LocalProxy(  # type: ignore[assignment]
     _cv_request, "request", unbound_message=_no_req_msg
 )
-session: SessionMixin = LocalProxy(  # type: ignore[assignment]
-    _cv_request, "session", unbound_message=_no_req_msg
+websocket_ctx: WebsocketContext = LocalProxy(  # type: ignore[assignment]
+    _cv_websocket, unbound_message=_no_ws_msg
 )
+websocket: Websocket = LocalProxy(  # type: ignore[assignment]
+    _cv_websocket, "websocket", unbound_message=_no_ws_msg
+)
+
+
+def _current_session() -> SessionMixin | None:
+    ctx: RequestContext | WebsocketContext | None = _cv_request.get(None)
+    if ctx is None:
+        ctx = _cv_websocket.get(None)
+        if ctx is None:
+            raise RuntimeError(_no_req_msg)
+    return ctx.session
+
+
+session: SessionMixin = LocalProxy(_current_session)  # type: ignore[assignment]

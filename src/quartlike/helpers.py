@@ -12,6 +12,7 @@ from werkzeug.utils import redirect as _wz_redirect
 
 from .globals import _cv_app
 from .globals import _cv_request
+from .globals import _cv_websocket
 from .globals import current_app
 from .sync import is_async_callable
 
@@ -37,6 +38,11 @@ def has_app_context() -> bool:
 def has_request_context() -> bool:
     """Whether a request context is active (``request`` is usable)."""
     return _cv_request.get(None) is not None
+
+
+def has_websocket_context() -> bool:
+    """Whether a websocket context is active (``websocket`` is usable)."""
+    return _cv_websocket.get(None) is not None
 
 
 def url_for(
@@ -115,6 +121,30 @@ def after_this_request(f: F) -> F:
         )
     ctx._after_request_functions.append(f)
     return f
+
+
+def copy_current_websocket_context(func: F) -> F:
+    """Make the async ``func`` run in a copy of the current websocket context.
+
+    For tasks started from a websocket handler that need ``websocket`` (to send
+    from a background loop, say). The copy runs no teardown callbacks.
+    """
+    ctx = _cv_websocket.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_websocket_context' needs an active websocket: call it inside a"
+            " websocket handler."
+        )
+    if not is_async_callable(func):
+        raise TypeError("copy_current_websocket_context wraps async functions only.")
+    copy = ctx.copy()
+
+    @functools.wraps(func)
+    async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        async with copy:
+            return await func(*args, **kwargs)
+
+    return t.cast(F, wrapper)
 
 
 def copy_current_request_context(func: F) -> F:

@@ -18,6 +18,7 @@ from functools import update_wrapper
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
+from werkzeug.utils import cached_property
 
 from .sync import is_async_callable
 from .typing import AfterRequestCallable
@@ -28,6 +29,14 @@ from .typing import TeardownCallable
 from .typing import URLDefaultCallable
 from .typing import URLValuePreprocessorCallable
 
+if t.TYPE_CHECKING:
+    from aiofiles.threadpool.binary import AsyncBufferedReader
+    from aiofiles.threadpool.text import AsyncTextIOWrapper
+    from jinja2 import BaseLoader
+
+    from .templating import TemplateContextProcessorCallable
+    from .wrappers.response import Response
+
 F = t.TypeVar("F", bound=cabc.Callable[..., t.Any])
 T_route = t.TypeVar("T_route", bound=RouteCallable)
 T_before = t.TypeVar("T_before", bound=BeforeRequestCallable)
@@ -36,6 +45,7 @@ T_teardown = t.TypeVar("T_teardown", bound=TeardownCallable)
 T_error = t.TypeVar("T_error", bound=ErrorHandlerCallable)
 T_url_defaults = t.TypeVar("T_url_defaults", bound=URLDefaultCallable)
 T_url_preprocessor = t.TypeVar("T_url_preprocessor", bound=URLValuePreprocessorCallable)
+T_context_processor = t.TypeVar("T_context_processor", bound=cabc.Callable[[], t.Any])
 
 ErrorHandlerSpec = dict[
     str | None, dict[int | None, dict[type[BaseException], ErrorHandlerCallable]]
@@ -123,10 +133,23 @@ class Scaffold(ABC):
         self.before_request_funcs: dict[str | None, list[BeforeRequestCallable]] = defaultdict(list)
         self.after_request_funcs: dict[str | None, list[AfterRequestCallable]] = defaultdict(list)
         self.teardown_request_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
+        self.before_websocket_funcs: dict[str | None, list[BeforeRequestCallable]] = (
+            defaultdict(list)
+        )
+        self.after_websocket_funcs: dict[str | None, list[AfterRequestCallable]] = (
+            defaultdict(list)
+        )
+        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = (
+            defaultdict(list)
+        )
         self.url_value_preprocessors: dict[str | None, list[URLValuePreprocessorCallable]] = (
             defaultdict(list)
         )
         self.url_default_functions: dict[str | None, list[URLDefaultCallable]] = defaultdict(list)
+        #: blueprint name (or None) -> functions returning names for templates.
+        self.template_context_processors: dict[
+            str | None, list[TemplateContextProcessorCallable]
+        ] = defaultdict(list)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -175,6 +198,77 @@ class Scaffold(ABC):
         if value is not None:
             value = value.rstrip("/")
         self._static_url_path = value
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """The ``max_age`` of a file sent without one: ``SEND_FILE_MAX_AGE_DEFAULT``.
+
+        ``None`` (the default) means no ``max-age``: clients revalidate with a
+        conditional request each time. A :class:`~datetime.timedelta` is
+        converted to seconds. Override it to vary the value by file name.
+        """
+        from datetime import timedelta
+
+        from .globals import current_app
+
+        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
+        if value is None:
+            return None
+        if isinstance(value, timedelta):
+            return int(value.total_seconds())
+        return int(value)
+
+    async def send_static_file(self, filename: str) -> Response:
+        """Send ``filename`` from :attr:`static_folder`: the view of the static route.
+
+        Unsafe or missing names are a 404 (see
+        :func:`~quartlike.send_from_directory`).
+
+        :raises RuntimeError: if there is no static folder.
+        """
+        if not self.has_static_folder:
+            raise RuntimeError(f"{self!r} has no 'static_folder' to send static files from.")
+        from .files import send_from_directory
+
+        max_age = self.get_send_file_max_age(filename)
+        return await send_from_directory(
+            t.cast(str, self.static_folder), filename, max_age=max_age
+        )
+
+    async def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = None
+    ) -> AsyncBufferedReader | AsyncTextIOWrapper:
+        """Open ``resource`` (relative to :attr:`root_path`) for reading, with aiofiles.
+
+        Unlike Flask's, this is a coroutine and the file is asynchronous::
+
+            async with await app.open_resource("schema.sql", "r") as f:
+                schema = await f.read()
+
+        :param mode: ``"rb"`` (the default), ``"r"`` or ``"rt"``.
+        :param encoding: the encoding of a text mode.
+        :raises ValueError: for a mode that writes.
+        """
+        if mode not in {"r", "rt", "rb"}:
+            raise ValueError(f"Resources can only be opened for reading, not with mode {mode!r}.")
+        import aiofiles
+
+        path = os.path.join(self.root_path, resource)
+        if mode == "rb":
+            return await aiofiles.open(path, "rb")
+        return await aiofiles.open(path, "r", encoding=encoding)
+
+    # -- templates -------------------------------------------------------------------
+
+    @cached_property
+    def jinja_loader(self) -> BaseLoader | None:
+        """A Jinja loader for :attr:`template_folder` (relative to ``root_path``), or
+        ``None`` when there is no template folder. Created on first access.
+        """
+        if self.template_folder is None:
+            return None
+        from jinja2 import FileSystemLoader
+
+        return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
 
     # -- routes ----------------------------------------------------------------
 
@@ -231,6 +325,39 @@ class Scaffold(ABC):
         """``route(rule, methods=["PATCH"])``."""
         return self._method_route("PATCH", rule, options)
 
+    def websocket(self, rule: str, **options: t.Any) -> cabc.Callable[[T_route], T_route]:
+        """Register the decorated function as the websocket handler for ``rule``.
+
+        Inside it, ``websocket`` is the connection: ``await websocket.receive()``,
+        ``await websocket.send(...)``. Returning a response before accepting
+        rejects the handshake with that response.
+        """
+
+        def decorator(f: T_route) -> T_route:
+            endpoint = options.pop("endpoint", None)
+            self.add_websocket(rule, endpoint, f, **options)
+            return f
+
+        return decorator
+
+    def add_websocket(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: RouteCallable | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Register a websocket rule and handler; the non-decorator form of :meth:`websocket`."""
+        self.add_url_rule(
+            rule,
+            endpoint,
+            view_func,
+            provide_automatic_options=False,
+            websocket=True,
+            methods={"GET"},
+            **options,
+        )
+
     @setupmethod
     def endpoint(self, endpoint: str) -> cabc.Callable[[F], F]:
         """Register the decorated function as the view of an existing ``endpoint``."""
@@ -262,6 +389,24 @@ class Scaffold(ABC):
         return f
 
     @setupmethod
+    def before_websocket(self, f: T_before) -> T_before:
+        """Run ``f`` before each websocket handler; a non-``None`` return rejects the handshake."""
+        self.before_websocket_funcs.setdefault(None, []).append(f)
+        return f
+
+    @setupmethod
+    def after_websocket(self, f: T_after) -> T_after:
+        """Run ``f(response)`` after each websocket handler (``response`` may be ``None``)."""
+        self.after_websocket_funcs.setdefault(None, []).append(f)
+        return f
+
+    @setupmethod
+    def teardown_websocket(self, f: T_teardown) -> T_teardown:
+        """Run ``f(error)`` when the websocket context is popped, even after an error."""
+        self.teardown_websocket_funcs.setdefault(None, []).append(f)
+        return f
+
+    @setupmethod
     def url_value_preprocessor(self, f: T_url_preprocessor) -> T_url_preprocessor:
         """Run ``f(endpoint, view_args)`` after matching, before the before-request hooks.
 
@@ -279,6 +424,17 @@ class Scaffold(ABC):
         """
         _require_sync(f, "url_defaults")
         self.url_default_functions[None].append(f)
+        return f
+
+    @setupmethod
+    def context_processor(self, f: T_context_processor) -> T_context_processor:
+        """Register ``f()``, returning a dict of names to add to the templates' context.
+
+        An app's processors apply to every template; a blueprint's, to templates
+        rendered during its requests. ``f`` may be ``async def``; a plain
+        function runs in the thread pool.
+        """
+        self.template_context_processors[None].append(f)
         return f
 
     # -- errors ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from werkzeug.exceptions import NotFound
 from quartlike import Quart
 from quartlike import abort
 from quartlike import current_app
+from quartlike import request
 from quartlike.testing import QuartClient
 
 # -- identity ------------------------------------------------------------------------------
@@ -144,19 +145,13 @@ def test_each_app_has_its_own_config() -> None:
 async def test_default_body_limit_is_enforced(app: Quart, client: QuartClient) -> None:
     @app.post("/upload")
     async def upload() -> str:
-        return str(len(await app_request_data()))
+        return str(len(await request.get_data()))
 
     limit = app.config["MAX_CONTENT_LENGTH"]
     ok = await client.post("/upload", data=b"x" * limit)
     assert await ok.get_data() == str(limit).encode()
     too_big = await client.post("/upload", data=b"x" * (limit + 1))
     assert too_big.status_code == 413
-
-
-async def app_request_data() -> bytes:
-    from quartlike import request
-
-    return t.cast(bytes, await request.get_data())
 
 
 def test_secret_key_attribute(app: Quart) -> None:

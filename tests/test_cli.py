@@ -510,7 +510,7 @@ def test_version(group: QuartlikeGroup, runner: CliRunner) -> None:
 ROUTES_APP = """
     from quartlike import Quart
 
-    app = Quart(__name__)
+    app = Quart(__name__, static_folder=None)
 
     async def view(**kwargs):
         return ""
@@ -573,7 +573,7 @@ def test_routes_subdomain_column(
     mod = make_module(
         """
         from quartlike import Quart
-        app = Quart(__name__, subdomain_matching=True)
+        app = Quart(__name__, subdomain_matching=True, static_folder=None)
         app.config["SERVER_NAME"] = "example.test"
         async def view():
             return ""
@@ -595,7 +595,7 @@ def test_routes_host_column(
     mod = make_module(
         """
         from quartlike import Quart
-        app = Quart(__name__, host_matching=True)
+        app = Quart(__name__, host_matching=True, static_folder=None)
         async def view():
             return ""
         app.add_url_rule("/", "b", view, host="b.example")
@@ -617,7 +617,7 @@ def test_routes_marks_websockets(
     mod = make_module(
         """
         from quartlike import Quart
-        app = Quart(__name__)
+        app = Quart(__name__, static_folder=None)
         async def view():
             return ""
         app.add_url_rule("/ws", "socket", view, websocket=True)
@@ -632,7 +632,7 @@ def test_routes_marks_websockets(
 
 
 def test_routes_none(group: QuartlikeGroup, runner: CliRunner, make_module: MakeModule) -> None:
-    mod = make_module("from quartlike import Quart\napp = Quart(__name__)\n")
+    mod = make_module("from quartlike import Quart\napp = Quart(__name__, static_folder=None)\n")
     result = runner.invoke(group, ["--app", mod, "routes"])
     assert result.exit_code == 0
     assert result.output == "No routes were registered.\n"
@@ -1130,13 +1130,68 @@ def test_run_reload_and_workers(
     assert result.exit_code == 0, result.output
     assert served[-1]["mode"] == "workers"
     assert served[-1]["reload"] is True
+    assert served[-1]["debugger"] is True
     assert served[-1]["import_path"] == mod
     runner.invoke(group, ["--app", mod, "run", "--workers", "3"], env={"QUARTLIKE_DEBUG": None})
     assert served[-1]["mode"] == "workers"
     assert served[-1]["reload"] is False
+    assert served[-1]["debugger"] is False
     assert served[-1]["workers"] == 3
     result = runner.invoke(group, ["--app", mod, "run", "--workers", "0"])
     assert result.exit_code == 2
+
+
+BOOM_APP = """
+    from quartlike import Quart
+    app = Quart(__name__)
+
+    @app.route("/boom")
+    async def boom():
+        raise ValueError("<boom>")
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "shows_page"),
+    [
+        (["--debug", "--no-reload"], True),
+        (["--debug", "--no-reload", "--no-debugger"], False),
+        (["--debugger"], False),  # the page needs debug mode: errors do not escape without it
+    ],
+)
+def test_run_debug_page(
+    group: QuartlikeGroup,
+    runner: CliRunner,
+    make_module: MakeModule,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    shows_page: bool,
+) -> None:
+    mod = make_module(BOOM_APP)
+    pages: list[tuple[int, str]] = []
+
+    def fake_run_app(app: Quart, **kwargs: object) -> None:
+        async def fetch() -> tuple[int, str]:
+            try:
+                response = await app.test_client().get("/boom")
+            except ValueError:
+                return -1, "propagated"
+            return response.status_code, await response.get_data(as_text=True)
+
+        pages.append(asyncio.run(fetch()))
+
+    import quartlike.serving
+
+    monkeypatch.setattr(quartlike.serving, "run_app", fake_run_app)
+    result = runner.invoke(group, ["--app", mod, "run", *args], env={"QUARTLIKE_DEBUG": None})
+    assert result.exit_code == 0, result.output
+    status, body = pages[0]
+    if shows_page:
+        assert status == 500
+        assert "<h1>ValueError</h1>" in body
+        assert "&lt;boom&gt;" in body
+    else:
+        assert "<h1>ValueError</h1>" not in body
 
 
 def test_run_reload_needs_an_import_path(
@@ -1302,6 +1357,31 @@ def test_run_reloads_changed_code(tmp_path: Path, make_module: MakeModule) -> No
         wait_for(f"http://127.0.0.1:{port}/", "after the edit", timeout=20)
     finally:
         stop(proc, group=True)
+
+
+@pytest.mark.slow
+def test_run_debug_in_worker_processes(tmp_path: Path, make_module: MakeModule) -> None:
+    mod = make_module(BOOM_APP)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quartlike", "--app", mod, "run", "--port", str(port), "--debug"],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        response = wait_for(f"http://127.0.0.1:{port}/boom")
+        assert response.status_code == 500
+        assert "<h1>ValueError</h1>" in response.text
+        assert "&lt;boom&gt;" in response.text
+        proc.send_signal(signal.SIGTERM)  # the main process: workers stop gracefully
+        proc.wait(timeout=15)
+    finally:
+        out = stop(proc)
+    assert proc.returncode == 0, out
+    assert "Reloader: on" in out
 
 
 @pytest.mark.slow

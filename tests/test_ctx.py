@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc as cabc
 import contextvars
+import pathlib
 import random
 import textwrap
 import typing as t
@@ -445,8 +446,6 @@ async def test_g_set_in_sync_hook_is_seen_by_async_view(app: Quart, client: Quar
 
 
 def test_leak_detector_fails_tests_that_leave_contexts(pytester: pytest.Pytester) -> None:
-    import pathlib
-
     conftest = pathlib.Path(__file__).with_name("conftest.py")
     pytester.makeconftest(conftest.read_text())
     pytester.makeini(

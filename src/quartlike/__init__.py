@@ -9,6 +9,8 @@ from .blueprints import Blueprint as Blueprint
 from .config import Config as Config
 from .ctx import AppContext as AppContext
 from .ctx import RequestContext as RequestContext
+from .files import send_file as send_file
+from .files import send_from_directory as send_from_directory
 from .flashing import flash as flash
 from .flashing import get_flashed_messages as get_flashed_messages
 from .globals import current_app as current_app
@@ -28,6 +30,9 @@ from .helpers import make_response as make_response
 from .helpers import redirect as redirect
 from .helpers import url_for as url_for
 from .json import jsonify as jsonify
+from .streaming import ServerSentEvent as ServerSentEvent
+from .streaming import event_stream as event_stream
+from .streaming import stream_with_context as stream_with_context
 from .sync import run_sync as run_sync
 from .templating import get_template_attribute as get_template_attribute
 from .templating import render_template as render_template
@@ -48,11 +53,13 @@ __all__ = [
     "Request",
     "RequestContext",
     "Response",
+    "ServerSentEvent",
     "abort",
     "after_this_request",
     "copy_current_request_context",
     "copy_current_websocket_context",
     "current_app",
+    "event_stream",
     "flash",
     "g",
     "get_debug_flag",
@@ -68,9 +75,12 @@ __all__ = [
     "render_template_string",
     "request",
     "run_sync",
+    "send_file",
+    "send_from_directory",
     "session",
     "stream_template",
     "stream_template_string",
+    "stream_with_context",
     "url_for",
     "websocket",
 ]

@@ -35,6 +35,7 @@ from .ctx import _AppCtxGlobals
 from .dispatch import DispatchMixin
 from .globals import _cv_app
 from .globals import _cv_request
+from .globals import _cv_websocket
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
 from .json.provider import JSONProvider
@@ -59,12 +60,15 @@ from .wrappers.response import Response
 from .wrappers.websocket import Websocket
 
 if t.TYPE_CHECKING:
+    import asyncio
     import logging
 
     from .blueprints import Blueprint
     from .cli import AppGroup
+    from .files import AsyncFile
     from .testing import QuartClient
     from .testing import QuartlikeCliRunner
+    from .testing import TestApp
 
 T_teardown = t.TypeVar("T_teardown", bound=TeardownCallable)
 T_lifespan = t.TypeVar("T_lifespan", bound=LifespanCallable)
@@ -236,7 +240,7 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
 
     async def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
-    ) -> t.Any:
+    ) -> AsyncFile[t.Any]:
         """Open ``resource`` (relative to :attr:`instance_path`) with aiofiles.
 
         Any mode is allowed: the instance folder is where an app keeps files
@@ -247,12 +251,9 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
 
         :param encoding: the encoding of a text mode (ignored in binary modes).
         """
-        import aiofiles
+        from .files import open_async
 
-        path = os.path.join(self.instance_path, resource)
-        if "b" in mode:
-            return await aiofiles.open(path, mode)  # type: ignore[call-overload]
-        return await aiofiles.open(path, mode, encoding=encoding)  # type: ignore[call-overload]
+        return await open_async(os.path.join(self.instance_path, resource), mode, encoding)
 
     @cached_property
     def logger(self) -> logging.Logger:
@@ -412,10 +413,12 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         **values: t.Any,
     ) -> str:
         """Build the URL of ``endpoint``; see :func:`quartlike.url_for`."""
-        req_ctx = _cv_request.get(None)
+        req_ctx: RequestContext | WebsocketContext | None = _cv_request.get(None)
+        if req_ctx is None:
+            req_ctx = _cv_websocket.get(None)
         if req_ctx is not None:
             url_adapter = req_ctx.url_adapter
-            blueprint_name = req_ctx.request.blueprint
+            blueprint_name = req_ctx._connection.blueprint
             if endpoint[:1] == ".":
                 if blueprint_name is not None:
                     endpoint = f"{blueprint_name}{endpoint}"
@@ -530,6 +533,12 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
 
         return self.request_context(make_test_request(self, *args, **kwargs))
 
+    def test_app(self) -> TestApp:
+        """Run the app's startup and shutdown around tests: ``async with app.test_app():``."""
+        from .testing import TestApp
+
+        return TestApp(self)
+
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> QuartClient:
         """A client that sends requests to the app in-process, through its ASGI interface."""
         cls = self.test_client_class
@@ -566,6 +575,23 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         return rv
 
     # -- lifespan --------------------------------------------------------------------
+
+    def add_background_task(
+        self, func: cabc.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> asyncio.Task[None]:
+        """Run ``func(*args, **kwargs)`` in the background, in an app context.
+
+        ``func`` may be sync (it then runs in the thread pool) or async. The task
+        is kept alive until it finishes, its exceptions are logged (and sent to
+        the ``got_background_exception`` signal), and shutdown waits for it up
+        to ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT`` seconds before cancelling it.
+        """
+        return self._lifespan.add_background_task(func, *args, **kwargs)
+
+    @property
+    def background_tasks(self) -> set[asyncio.Task[None]]:
+        """The background tasks still running."""
+        return self._lifespan.background_tasks
 
     async def startup(self) -> None:
         """Run the before-serving hooks and start the while-serving generators.

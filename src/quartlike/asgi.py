@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc as cabc
 import typing as t
+from types import TracebackType
 
 from .sync import iterate_sync
 from .wrappers.request import Body
@@ -149,15 +150,20 @@ async def _stream(
     disconnected = False
     # While streaming, one watcher task owns ``receive``: it notices the client
     # leaving and cancels the stream. Request body messages that arrive
-    # meanwhile are relayed to the request body through a small queue, so a
-    # stream that is still reading the upload gets every chunk.
+    # meanwhile are relayed to the request body, so a stream that is still
+    # reading the upload gets every chunk. The watcher never waits for the
+    # reader (a disconnect queued behind unread body messages would go
+    # unnoticed): the relay holds up to the request's size limit, which reading
+    # the body could hold anyway, and drops what comes past it, where the
+    # reader stops with a 413.
     relay: asyncio.Queue[Message] | None = None
     if not request.body.is_complete:
-        relay = asyncio.Queue(maxsize=8)
+        relay = asyncio.Queue()
         request.body.receive_from(relay.get)
+    relayed = 0
 
     async def watch() -> None:
-        nonlocal disconnected, relay
+        nonlocal disconnected, relay, relayed
         while True:
             message = await receive()
             if message.get("type") == "http.disconnect":
@@ -165,14 +171,17 @@ async def _stream(
                 task.cancel()
                 return
             if relay is not None:
-                await relay.put(message)
-                if not message.get("more_body", False):
+                relay.put_nowait(message)
+                relayed += len(message.get("body", b""))
+                limit = request.max_content_length
+                if not message.get("more_body", False) or (limit is not None and relayed > limit):
                     relay = None
 
     watcher = asyncio.create_task(watch())
     iterator = aiter(chunks)
+    deadline = asyncio.timeout(timeout)
     try:
-        async with asyncio.timeout(timeout):
+        async with deadline:
             async for chunk in iterator:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -181,10 +190,17 @@ async def _stream(
         if disconnected and task.uncancel() == 0:
             return  # the client went away: nothing more to send to anyone
         raise
-    except TimeoutError:
+    except Exception as e:
         # The response has started, so no error page can be sent; ending
         # without the final message makes the server drop the connection.
-        app.logger.warning("Streaming the response took longer than %s s; stopped it.", timeout)
+        if isinstance(e, TimeoutError) and deadline.expired():
+            app.logger.warning("Streaming the response took longer than %s s; stopped it.", timeout)
+            return
+        # An error of the body itself: logged like any unhandled error, and
+        # raised on (teardown receives it, the server sees the failure).
+        if not app._propagate_exceptions:
+            app.log_exception((type(e), e, t.cast(TracebackType, e.__traceback__)))
+        raise
     finally:
         watcher.cancel()
         aclose = getattr(iterator, "aclose", None)

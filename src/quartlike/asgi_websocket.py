@@ -11,6 +11,7 @@ away so that even a handler that only sends stops promptly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import typing as t
 
 from .wrappers.websocket import Websocket
@@ -26,6 +27,7 @@ if t.TYPE_CHECKING:
 
 #: Close codes (RFC 6455).
 CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
 
@@ -54,9 +56,7 @@ class ASGIWebsocketConnection:
             maxsize=app.config["WEBSOCKET_RECEIVE_QUEUE_SIZE"]
         )
         self._max_size: int | None = app.config["MAX_WEBSOCKET_MESSAGE_SIZE"]
-        self._supports_http_response = "websocket.http.response" in scope.get(
-            "extensions", {}
-        )
+        self._supports_http_response = "websocket.http.response" in scope.get("extensions", {})
         self._pump: asyncio.Task[None] | None = None
         self.handler_task: asyncio.Task[t.Any] | None = None
         self.accepted = False
@@ -64,6 +64,9 @@ class ASGIWebsocketConnection:
         #: Why the handler was cancelled by the pump, if it was: "disconnect" or "too_big".
         self.cancelled_by: str | None = None
         self.close_code: int | None = None
+        # Set once the client is gone; receive raises it when the queue is empty
+        # (the queue may have been too full to hold the marker).
+        self._ended: WebsocketDisconnected | None = None
 
     async def accept(self, headers: Headers | None, subprotocol: str | None) -> None:
         if self.accepted:
@@ -81,6 +84,8 @@ class ASGIWebsocketConnection:
         self._pump = asyncio.create_task(self._run_pump())
 
     async def receive(self) -> str | bytes:
+        if self._ended is not None and self._queue.empty():
+            raise self._ended
         item = await self._queue.get()
         if isinstance(item, WebsocketDisconnected):
             self._queue.put_nowait(item)  # every later receive raises too
@@ -150,8 +155,9 @@ class ASGIWebsocketConnection:
     def _stop_handler(self, why: str, code: int | None) -> None:
         self.close_code = code
         self.cancelled_by = why
+        self._ended = WebsocketDisconnected(code)
         try:
-            self._queue.put_nowait(WebsocketDisconnected(code))
+            self._queue.put_nowait(self._ended)
         except asyncio.QueueFull:
             pass
         if self.handler_task is not None and not self.handler_task.done():
@@ -211,9 +217,14 @@ async def serve_websocket(
         if response is not None and not connection.accepted:
             await connection.reject(response)
         elif not connection.closed:
-            await connection.close(CLOSE_NORMAL, "")
+            # An unhandled error after the handshake is an internal error (1011).
+            await connection.close(CLOSE_NORMAL if error is None else CLOSE_INTERNAL_ERROR, "")
     except asyncio.CancelledError:
         if connection.cancelled_by is None or task.uncancel() > 0:
+            # Cancelled by the server (shutting down, say): the client is told 1001.
+            if connection.accepted and not connection.closed:
+                with contextlib.suppress(Exception):
+                    await connection.close(CLOSE_GOING_AWAY, "")
             raise
         # The client left, or sent a message over the limit: a normal end.
     except BaseException as e:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from .scaffold import Scaffold
 from .scaffold import T_after
 from .scaffold import T_before
+from .scaffold import T_context_processor
 from .scaffold import T_error
 from .scaffold import T_teardown
 from .scaffold import T_url_defaults
@@ -37,7 +38,6 @@ if t.TYPE_CHECKING:
 DeferredSetupFunction = cabc.Callable[["BlueprintSetupState"], None]
 TemplateCallable = cabc.Callable[..., t.Any]
 T_template = t.TypeVar("T_template", bound=TemplateCallable)
-T_context_processor = t.TypeVar("T_context_processor", bound=cabc.Callable[[], t.Any])
 
 _sentinel: t.Any = object()
 
@@ -271,11 +271,10 @@ class Blueprint(Scaffold):
         self._got_registered_once = True
         state = self.make_setup_state(app, options, first_registration)
 
-        send_static_file = getattr(self, "send_static_file", None)
-        if self.has_static_folder and send_static_file is not None:
+        if self.has_static_folder:
             state.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
-                view_func=send_static_file,
+                view_func=self.send_static_file,
                 endpoint="static",
             )
 
@@ -344,7 +343,7 @@ class Blueprint(Scaffold):
         extend(self.teardown_websocket_funcs, app.teardown_websocket_funcs)
         extend(self.url_default_functions, app.url_default_functions)
         extend(self.url_value_preprocessors, app.url_value_preprocessors)
-        extend(getattr(self, "template_context_processors", {}), getattr(app, "template_context_processors", {}))  # DEVTEMP
+        extend(self.template_context_processors, app.template_context_processors)
 
     def _register_cli(self, app: Quart, name: str, cli_group: str | None) -> None:
         if not self.cli.commands:
@@ -379,8 +378,8 @@ class Blueprint(Scaffold):
         view_name = getattr(view_func, "__name__", None)
         if view_func is not None and view_name is not None and "." in view_name:
             raise ValueError(
-                f"The view function name {view_name!r} contains a dot; blueprint"
-                " endpoints may not. Pass an explicit 'endpoint='."
+                f"The view function name {view_name!r} contains a dot; blueprint views"
+                " may not have one, because their names become endpoints. Rename it."
             )
 
         def add(state: BlueprintSetupState) -> None:

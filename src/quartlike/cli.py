@@ -686,10 +686,15 @@ def _url_host(host: str) -> str:
     return host
 
 
-def _worker_app() -> Quart:
+def _worker_app(debugger: bool = False) -> Quart:
     """Load the app in a Hypercorn worker process (see the ``run`` command)."""
     info = ScriptInfo(app_import_path=os.environ.get("QUARTLIKE_APP") or None)
-    return info.load_app()
+    app = info.load_app()
+    if debugger:
+        from .debug import install_debug_page
+
+        install_debug_page(app)
+    return app
 
 
 def _serve_with_workers(
@@ -702,6 +707,7 @@ def _serve_with_workers(
     keyfile: str | None,
     reload: bool,
     workers: int,
+    debugger: bool,
 ) -> int:
     from hypercorn.config import Config
     from hypercorn.run import run
@@ -710,7 +716,7 @@ def _serve_with_workers(
     # the same import path, through this module's ``_worker_app``.
     os.environ["QUARTLIKE_APP"] = import_path
     config = Config()
-    config.application_path = "quartlike.cli:_worker_app()"
+    config.application_path = f"quartlike.cli:_worker_app(debugger={debugger!r})"
     config.bind = [f"{host}:{port}"]
     config.certfile = certfile
     config.keyfile = keyfile
@@ -737,6 +743,9 @@ def _serve_with_workers(
     --reload or --workers N, Hypercorn's own runner starts worker processes,
     each importing the app again from its --app import path; the reloader
     restarts them when a loaded Python file changes.
+
+    With --debug (or --debugger), an unhandled error is answered with a page
+    showing its traceback; never expose that to untrusted clients.
 
     CTRL+C or SIGTERM stops the server gracefully: requests in progress
     finish and the app's after_serving hooks run. (With worker processes,
@@ -775,6 +784,11 @@ def _serve_with_workers(
     help="Restart the server when a source file changes. On by default with --debug.",
 )
 @click.option(
+    "--debugger/--no-debugger",
+    default=None,
+    help="Answer unhandled errors with a page showing the traceback. On by default with --debug.",
+)
+@click.option(
     "--workers",
     "-w",
     default=1,
@@ -790,6 +804,7 @@ def run_command(
     certfile: str | None,
     keyfile: str | None,
     reload: bool | None,
+    debugger: bool | None,
     workers: int,
 ) -> None:
     if keyfile is not None and certfile is None:
@@ -797,6 +812,8 @@ def run_command(
     debug = get_debug_flag()
     if reload is None:
         reload = debug
+    if debugger is None:
+        debugger = debug
     app = info.load_app()
     host = _url_host(host)
     try:
@@ -817,12 +834,17 @@ def run_command(
                 keyfile=keyfile,
                 reload=reload,
                 workers=workers,
+                debugger=debugger,
             )
             if code:
                 raise click.exceptions.Exit(code)
         else:
             from .serving import run_app
 
+            if debugger:
+                from .debug import install_debug_page
+
+                install_debug_page(app)
             run_app(app, host=host, port=port, certfile=certfile, keyfile=keyfile)
     except OSError as e:
         raise click.ClickException(f"Could not serve on {host}:{port}: {e}") from e
@@ -961,7 +983,7 @@ class _AsyncConsole(code.InteractiveConsole):
     ) -> None:
         super().__init__(namespace)
         self.namespace = namespace
-        pass
+        self.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
         self._shell_loop = shell_loop
         self._context = context
         self._task: asyncio.Task[t.Any] | None = None

@@ -29,8 +29,8 @@ if t.TYPE_CHECKING:
     from .app import Quart
     from .sessions import SessionMixin
     from .wrappers.base import BaseRequestWebsocket
-    from .wrappers.websocket import Websocket
     from .wrappers.request import Request
+    from .wrappers.websocket import Websocket
 
 _sentinel: t.Any = object()
 
@@ -242,8 +242,7 @@ class _ConnectionContext(ABC):
     def __repr__(self) -> str:
         connection = self._connection
         return (
-            f"<{type(self).__name__} {connection.url!r} [{connection.method}]"
-            f" of {self.app.name!r}>"
+            f"<{type(self).__name__} {connection.url!r} [{connection.method}] of {self.app.name!r}>"
         )
 
 

@@ -36,13 +36,13 @@ from .sessions import SecureCookieSessionInterface
 from .sessions import SessionInterface
 from .signals import appcontext_tearing_down
 from .signals import got_request_exception
+from .signals import got_websocket_exception
 from .signals import request_finished
 from .signals import request_started
 from .signals import request_tearing_down
 from .signals import websocket_finished
 from .signals import websocket_started
 from .signals import websocket_tearing_down
-from .signals import got_websocket_exception
 from .sync import is_async_callable
 from .sync import run_sync_in
 
@@ -53,14 +53,13 @@ if t.TYPE_CHECKING:
     from blinker import Signal
 
     from .config import Config
+    from .ctx import RequestContext
+    from .ctx import WebsocketContext
     from .json.provider import JSONProvider
     from .scaffold import ErrorHandlerSpec
     from .sessions import SessionMixin
     from .typing import ResponseReturnValue
-    from .ctx import RequestContext
-    from .ctx import WebsocketContext
     from .wrappers.base import BaseRequestWebsocket
-    from .wrappers.request import Request
     from .wrappers.response import Response
 
 AsyncCallable = cabc.Callable[..., cabc.Awaitable[t.Any]]
@@ -153,7 +152,9 @@ class DispatchMixin:
         Callers check ``signal.receivers`` first, so signals nobody listens to
         cost nothing.
         """
-        await signal.send_async(self, _sync_wrapper=self._async, **kwargs)  # type: ignore[arg-type]
+        # Not the cached ``_async``: caching would keep weakly connected
+        # receivers alive (and firing) after their owner dropped them.
+        await signal.send_async(self, _sync_wrapper=self.ensure_async, **kwargs)  # type: ignore[arg-type]
 
     # -- sessions --------------------------------------------------------------------------
 

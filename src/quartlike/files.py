@@ -41,7 +41,17 @@ if t.TYPE_CHECKING:
 
     from .wrappers.response import Response
 
-__all__ = ["CHUNK_SIZE", "FileBody", "IOBody", "safe_join", "send_file", "send_from_directory"]
+__all__ = [
+    "CHUNK_SIZE",
+    "AsyncFile",
+    "FileBody",
+    "IOBody",
+    "safe_join",
+    "send_file",
+    "send_from_directory",
+]
+
+F = t.TypeVar("F")
 
 #: Bytes read from a file per chunk of the response body.
 CHUNK_SIZE = 64 * 1024
@@ -216,6 +226,47 @@ class IOBody(ResponseBody):
             import asyncio
 
             await asyncio.get_running_loop().run_in_executor(None, self.file.close)
+
+
+class AsyncFile(t.Generic[F]):
+    """An open :mod:`aiofiles` file that is also an async context manager.
+
+    What ``open_resource`` and ``open_instance_resource`` return. Attribute
+    access goes to the file (``await f.read()``, ``async for line in f``,
+    ``await f.close()``); ``async with`` hands out the file and closes it at
+    the end of the block.
+    """
+
+    __slots__ = ("file",)
+
+    def __init__(self, file: F) -> None:
+        self.file = file
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self.file, name)
+
+    def __aiter__(self) -> t.Any:
+        return aiter(t.cast(t.Any, self.file))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.file!r}>"
+
+    async def __aenter__(self) -> F:
+        return self.file
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.file.close()  # type: ignore[attr-defined]
+
+
+async def open_async(path: str, mode: str, encoding: str | None) -> AsyncFile[t.Any]:
+    """Open ``path`` with aiofiles (``encoding`` is ignored in binary modes)."""
+    import aiofiles
+
+    if "b" in mode:
+        file = await aiofiles.open(path, mode)  # type: ignore[call-overload]
+    else:
+        file = await aiofiles.open(path, mode, encoding=encoding)  # type: ignore[call-overload]
+    return AsyncFile(file)
 
 
 def _seekable(file: t.IO[bytes]) -> bool:
@@ -424,9 +475,7 @@ async def _send(
     if download_name is not None:
         _content_disposition(headers, download_name, as_attachment)
     elif as_attachment:
-        raise TypeError(
-            "An attachment needs a file name: pass 'download_name' or send a path."
-        )
+        raise TypeError("An attachment needs a file name: pass 'download_name' or send a path.")
 
     body: ResponseBody
     size: int | None
@@ -460,7 +509,7 @@ async def _send(
     rv.cache_control.no_cache = True
     if seconds is not None:
         if seconds > 0:
-            rv.cache_control.no_cache = None  # type: ignore[assignment]
+            rv.cache_control.no_cache = None
             rv.cache_control.public = True
         rv.cache_control.max_age = seconds
         rv.expires = int(time.time() + seconds)  # type: ignore[assignment]

@@ -94,7 +94,11 @@ def get_flashed_messages(
     flashes = ctx.flashes
     if flashes is None:
         session = _session(ctx, "get_flashed_messages")
-        flashes = session.pop(_FLASHES_KEY) if _FLASHES_KEY in session else []
+        if _FLASHES_KEY in session:
+            flashes = session.pop(_FLASHES_KEY)
+            session.modified = True
+        else:
+            flashes = []
         ctx.flashes = flashes
     if category_filter:
         flashes = [f for f in flashes if f[0] in category_filter]

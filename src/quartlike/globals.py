@@ -86,7 +86,12 @@ def _current_session() -> SessionMixin | None:
         ctx = _cv_websocket.get(None)
         if ctx is None:
             raise RuntimeError(_no_req_msg)
-    return ctx.session
+    session = ctx.session
+    if session is not None:
+        # Any use of the proxy counts as an access (adds ``Vary: Cookie``), as
+        # in Flask; the session object also tracks reads made through references.
+        session.accessed = True
+    return session
 
 
 session: SessionMixin = LocalProxy(_current_session)  # type: ignore[assignment]

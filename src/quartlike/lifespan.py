@@ -1,4 +1,11 @@
-"""Startup and shutdown: the before/after-serving hooks and while-serving generators.
+"""Startup and shutdown, and the background tasks that live between them.
+
+Background tasks (``app.add_background_task``) run in a copy of an app
+context, are held by a strong reference until they finish (asyncio itself
+keeps only weak ones), and never fail silently: an exception is logged and
+sent to the ``got_background_exception`` signal. At shutdown the app waits up
+to ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT`` seconds for them, cancels the rest,
+and only then runs the after-serving hooks.
 
 Shutdown is thorough: every after-serving hook runs and every while-serving
 generator is resumed even when some of them fail; the first error is raised
@@ -11,7 +18,11 @@ from __future__ import annotations
 import collections.abc as cabc
 import typing as t
 
+from .signals import got_background_exception
+
 if t.TYPE_CHECKING:
+    import asyncio
+
     from .app import Quart
     from .ctx import AppContext
 
@@ -23,6 +34,56 @@ class Lifespan:
         self.app = app
         self._ctx: AppContext | None = None
         self._gens: list[cabc.AsyncGenerator[None, None]] = []
+        self.background_tasks: set[asyncio.Task[None]] = set()
+
+    def add_background_task(
+        self, func: cabc.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> asyncio.Task[None]:
+        """Start ``func(*args, **kwargs)`` (sync or async) as a task in an app context."""
+        import asyncio  # here, so that importing quartlike does not load asyncio
+
+        app = self.app
+        call = app.ensure_async(func)
+
+        async def run() -> None:
+            async with app.app_context():
+                try:
+                    await call(*args, **kwargs)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    app.logger.exception("Background task %r failed", func)
+                    if got_background_exception.receivers:
+                        await app.send_signal(got_background_exception, exception=e)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self.background_tasks.add(task)
+        task.add_done_callback(self.background_tasks.discard)
+        return task
+
+    async def finish_background_tasks(self, timeout: float | None) -> None:
+        """Wait up to ``timeout`` seconds for the background tasks, then cancel the rest.
+
+        Tasks started meanwhile (by other background tasks) count too: the
+        app's set is looked at again until it is empty.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self.background_tasks:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            _done, pending = await asyncio.wait(set(self.background_tasks), timeout=remaining)
+            if not pending:
+                continue
+            for task in pending:
+                task.cancel()
+            self.app.logger.warning(
+                "Cancelled %d background task(s) still running after %s s at shutdown.",
+                len(pending),
+                timeout,
+            )
+            await asyncio.wait(pending)
 
     async def startup(self) -> None:
         """Run the before-serving hooks, then start each while-serving generator."""
@@ -51,8 +112,11 @@ class Lifespan:
         self._gens.clear()
 
     async def shutdown(self) -> None:
-        """Run every after-serving hook, then finish every while-serving generator."""
+        """Finish the background tasks, then run every after-serving hook and finish
+        every while-serving generator.
+        """
         app = self.app
+        await self.finish_background_tasks(app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"])
         ctx = self._ctx or app.app_context()
         ctx.push()
         first: Exception | None = None

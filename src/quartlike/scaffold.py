@@ -34,6 +34,7 @@ if t.TYPE_CHECKING:
     from aiofiles.threadpool.text import AsyncTextIOWrapper
     from jinja2 import BaseLoader
 
+    from .files import AsyncFile
     from .templating import TemplateContextProcessorCallable
     from .wrappers.response import Response
 
@@ -133,15 +134,11 @@ class Scaffold(ABC):
         self.before_request_funcs: dict[str | None, list[BeforeRequestCallable]] = defaultdict(list)
         self.after_request_funcs: dict[str | None, list[AfterRequestCallable]] = defaultdict(list)
         self.teardown_request_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
-        self.before_websocket_funcs: dict[str | None, list[BeforeRequestCallable]] = (
-            defaultdict(list)
+        self.before_websocket_funcs: dict[str | None, list[BeforeRequestCallable]] = defaultdict(
+            list
         )
-        self.after_websocket_funcs: dict[str | None, list[AfterRequestCallable]] = (
-            defaultdict(list)
-        )
-        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = (
-            defaultdict(list)
-        )
+        self.after_websocket_funcs: dict[str | None, list[AfterRequestCallable]] = defaultdict(list)
+        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
         self.url_value_preprocessors: dict[str | None, list[URLValuePreprocessorCallable]] = (
             defaultdict(list)
         )
@@ -230,13 +227,11 @@ class Scaffold(ABC):
         from .files import send_from_directory
 
         max_age = self.get_send_file_max_age(filename)
-        return await send_from_directory(
-            t.cast(str, self.static_folder), filename, max_age=max_age
-        )
+        return await send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
 
     async def open_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = None
-    ) -> AsyncBufferedReader | AsyncTextIOWrapper:
+    ) -> AsyncFile[AsyncBufferedReader | AsyncTextIOWrapper]:
         """Open ``resource`` (relative to :attr:`root_path`) for reading, with aiofiles.
 
         Unlike Flask's, this is a coroutine and the file is asynchronous::
@@ -250,12 +245,9 @@ class Scaffold(ABC):
         """
         if mode not in {"r", "rt", "rb"}:
             raise ValueError(f"Resources can only be opened for reading, not with mode {mode!r}.")
-        import aiofiles
+        from .files import open_async
 
-        path = os.path.join(self.root_path, resource)
-        if mode == "rb":
-            return await aiofiles.open(path, "rb")
-        return await aiofiles.open(path, "r", encoding=encoding)
+        return await open_async(os.path.join(self.root_path, resource), mode, encoding)
 
     # -- templates -------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import typing as t
 from datetime import UTC
 from datetime import datetime
 
-from itsdangerous import BadSignature
+from itsdangerous import BadData
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
@@ -107,6 +107,22 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     def copy(self) -> dict[str, t.Any]:
         self.accessed = True
         return dict(super().items())
+
+    def __reversed__(self) -> cabc.Iterator[str]:
+        self.accessed = True
+        return super().__reversed__()
+
+    def __eq__(self, other: object) -> bool:
+        self.accessed = True
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        self.accessed = True
+        return super().__ne__(other)
+
+    def __repr__(self) -> str:
+        self.accessed = True
+        return super().__repr__()
 
 
 class NullSession(SecureCookieSession):
@@ -229,9 +245,10 @@ class SecureCookieSessionInterface(SessionInterface):
     serializer = TaggedJSONSerializer()
     session_class = SecureCookieSession
 
-    def __init__(self) -> None:
-        self._cache_key: tuple[t.Any, ...] | None = None
-        self._cached: URLSafeTimedSerializer | None = None
+    # The keys and the serializer built for them, in one attribute so that a
+    # thread never sees one updated without the other. A class-level default
+    # keeps subclasses whose __init__ does not call ours working.
+    _cache: tuple[tuple[t.Any, ...], URLSafeTimedSerializer] | None = None
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         """The itsdangerous serializer for the app's keys, or ``None`` without a key.
@@ -243,8 +260,9 @@ class SecureCookieSessionInterface(SessionInterface):
             return None
         fallbacks = app.config["SECRET_KEY_FALLBACKS"]
         cache_key = (secret_key, tuple(_check_fallbacks(fallbacks)))
-        if self._cache_key == cache_key and self._cached is not None:
-            return self._cached
+        cached = self._cache
+        if cached is not None and cached[0] == cache_key:
+            return cached[1]
         keys: list[str | bytes] = [*cache_key[1], secret_key]  # the last key signs
         serializer = URLSafeTimedSerializer(
             keys,  # type: ignore[arg-type]
@@ -255,7 +273,7 @@ class SecureCookieSessionInterface(SessionInterface):
                 "digest_method": self.digest_method,
             },
         )
-        self._cache_key, self._cached = cache_key, serializer
+        self._cache = (cache_key, serializer)
         return serializer
 
     def open_session(self, app: Quart, request: Request) -> SecureCookieSession | None:
@@ -271,7 +289,9 @@ class SecureCookieSessionInterface(SessionInterface):
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
             data = serializer.loads(value, max_age=max_age)
-        except (BadSignature, ValueError, TypeError, UnicodeDecodeError):
+        # BadData covers bad signatures and expired cookies, and also payloads
+        # that are correctly signed but cannot be decoded (another serializer).
+        except (BadData, ValueError, TypeError, UnicodeDecodeError):
             session = self.session_class()
             session.new = True
             return session

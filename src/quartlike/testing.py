@@ -27,8 +27,8 @@ from .wrappers.response import DataBody
 if t.TYPE_CHECKING:
     from .app import Quart
     from .typing import HTTPScope
-    from .typing import WebsocketScope
     from .typing import Message
+    from .typing import WebsocketScope
     from .wrappers.request import Request
     from .wrappers.response import Response
 
@@ -436,6 +436,108 @@ class QuartClient:
         """``open(path, method="TRACE", ...)``."""
         return await self.open(path, method="TRACE", **kwargs)
 
+    def request(self, path: str = "/", *, method: str = "GET", **kwargs: t.Any) -> StreamedResponse:
+        """Send a request and read its response while the app streams it.
+
+        ::
+
+            async with client.request("/events") as response:
+                assert response.status_code == 200
+                async for chunk in response.iter_body():
+                    ...  # each chunk as the app sends it
+                    if enough:
+                        await response.disconnect()  # the app gets http.disconnect
+                        break
+
+        Entering the block waits for the app's ``http.response.start`` only, so
+        ``status_code`` and ``headers`` are there before any of the body is.
+        :meth:`StreamedResponse.iter_body` yields the body chunk by chunk, as
+        the app sends them; :meth:`StreamedResponse.read` waits for the rest.
+        Leaving the block disconnects if the body is not complete yet, and
+        waits for the app to return (so its teardown has run); the app's
+        exceptions propagate, as with :meth:`open`.
+
+        Takes the arguments of :meth:`open` except ``follow_redirects``.
+        ``data`` may also be an async iterable of ``bytes``: the body is then
+        sent without ``Content-Length``, one chunk each time the app asks for
+        more, so a test can upload while the response streams.
+        """
+        stream: cabc.AsyncIterable[bytes] | None = None
+        if isinstance(kwargs.get("data"), cabc.AsyncIterable):
+            stream = kwargs.pop("data")
+        scope, body = _build(self.app, path, method=method, **kwargs)
+        host = self._host(scope)
+        jar = self.cookie_jar
+        if jar is not None:
+            cookie = jar.header_for(host, scope["path"], scope["scheme"])
+            if cookie is not None:
+                raw = [h for h in scope["headers"] if h[0] != b"cookie"]
+                raw.append((b"cookie", cookie.encode("latin-1")))
+                scope["headers"] = raw
+
+        def on_start(headers: Headers) -> None:
+            if jar is not None:
+                jar.extract(host, headers)
+
+        url = f"{scope['scheme']}://{host}{quote(scope['path'])}"
+        return StreamedResponse(self.app, scope, body if stream is None else stream, url, on_start)
+
+
+class LifespanError(Exception):
+    """The app's startup or shutdown failed under :class:`TestApp`."""
+
+
+class TestApp:
+    """Run an app's startup and shutdown around tests: ``async with app.test_app() as t:``.
+
+    Inside, ``before_serving`` and ``while_serving`` have run; leaving runs the
+    shutdown (waiting for background tasks, then ``after_serving``), exactly
+    as a server's ASGI lifespan would. Startup or shutdown failures raise
+    :class:`LifespanError` with the app's message.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, app: Quart, timeout: float = 60) -> None:
+        self.app = app
+        self.timeout = timeout
+        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._from_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def test_client(self, **kwargs: t.Any) -> QuartClient:
+        """A test client for the running app."""
+        return self.app.test_client(**kwargs)
+
+    async def _expect(self, event: str) -> None:
+        await self._to_app.put({"type": f"lifespan.{event}"})
+        async with asyncio.timeout(self.timeout):
+            message = await self._from_app.get()
+        if message["type"] != f"lifespan.{event}.complete":
+            raise LifespanError(message.get("message", message["type"]))
+
+    async def startup(self) -> None:
+        """Run the app's startup."""
+        scope: t.Any = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        self._task = asyncio.create_task(self.app(scope, self._to_app.get, self._from_app.put))
+        await self._expect("startup")
+
+    async def shutdown(self) -> None:
+        """Run the app's shutdown and wait for the lifespan handler to return."""
+        try:
+            await self._expect("shutdown")
+        finally:
+            if self._task is not None:
+                task, self._task = self._task, None
+                await task
+
+    async def __aenter__(self) -> TestApp:
+        await self.startup()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
+
 
 class WebsocketResponseError(Exception):
     """The app refused a test websocket handshake; :attr:`response` is its answer."""
@@ -596,6 +698,222 @@ async def _run_http(app: Quart, scope: HTTPScope, body: bytes) -> tuple[int, Hea
     if status is None:
         raise RuntimeError("The app returned without sending a response.")
     return status, response_headers, b"".join(chunks)
+
+
+class IncompleteResponseError(Exception):
+    """The app returned without the final body message of a streamed response.
+
+    A server drops the connection then, and a real client reports a truncated
+    body; :class:`StreamedResponse` raises this instead.
+    """
+
+
+_APP_RETURNED: Message = {"type": "_app_returned"}
+
+
+class StreamedResponse:
+    """A response read while the app sends it; made by :meth:`QuartClient.request`.
+
+    Use it with ``async with``. Inside, :attr:`status_code` and :attr:`headers`
+    are set, and the body is read with :meth:`iter_body` or :meth:`read`.
+    """
+
+    def __init__(
+        self,
+        app: Quart,
+        scope: HTTPScope,
+        body: bytes | cabc.AsyncIterable[bytes],
+        request_url: str,
+        on_start: cabc.Callable[[Headers], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.scope = scope
+        #: The URL the request was sent to.
+        self.request_url = request_url
+        #: The status code and headers of ``http.response.start``.
+        self.status_code = 0
+        self.headers = Headers()
+        #: Whether the app has sent the final body message.
+        self.is_complete = False
+        self._on_start = on_start
+        self._body = body
+        self._body_iter: cabc.AsyncIterator[bytes] | None = None
+        self._body_sent = False
+        self._gone = asyncio.Event()  # the client left, or the response is complete
+        self._from_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._returned = False
+        self._sent_final = False
+        self._received: list[bytes] = []
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def mimetype(self) -> str:
+        """The ``Content-Type`` without its parameters."""
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    # -- the app's side of the connection ------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            await self.app(self.scope, self._receive, self._send)
+        finally:
+            self._gone.set()
+            self._from_app.put_nowait(_APP_RETURNED)
+
+    async def _receive(self) -> Message:
+        if not self._body_sent:
+            if isinstance(self._body, bytes):
+                self._body_sent = True
+                return {"type": "http.request", "body": self._body, "more_body": False}
+            chunk = await self._next_chunk()
+            if chunk is not None:
+                return {"type": "http.request", "body": chunk, "more_body": True}
+            if not self._gone.is_set():
+                self._body_sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+        # Once the body is sent, the next message is the client leaving (or
+        # the server noticing that the exchange is over).
+        await self._gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def _next_chunk(self) -> bytes | None:
+        """The next chunk of a streamed request body; ``None`` at its end or
+        when the client leaves while waiting for it.
+        """
+        if self._gone.is_set():
+            return None
+        if self._body_iter is None:
+            assert not isinstance(self._body, bytes)
+            self._body_iter = aiter(self._body)
+        iterator = self._body_iter
+
+        async def pull() -> bytes | None:
+            try:
+                return bytes(await anext(iterator))
+            except StopAsyncIteration:
+                return None
+
+        pulling = asyncio.ensure_future(pull())
+        leaving = asyncio.ensure_future(self._gone.wait())
+        try:
+            await asyncio.wait({pulling, leaving}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            leaving.cancel()
+            if not pulling.done():
+                pulling.cancel()
+                await asyncio.wait({pulling})
+        if pulling.cancelled() or self._gone.is_set():
+            if not pulling.cancelled():
+                pulling.exception()  # retrieved: the client left, the chunk is moot
+            return None
+        return pulling.result()
+
+    async def _send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.status_code:
+                raise RuntimeError("The app sent http.response.start twice.")
+            self.status_code = message["status"]
+            for name, value in message.get("headers", ()):
+                self.headers.add(name.decode("latin-1"), value.decode("latin-1"))
+            if self._on_start is not None:
+                self._on_start(self.headers)
+        elif kind == "http.response.body":
+            if not self.status_code:
+                raise RuntimeError("The app sent a body before http.response.start.")
+            if self._sent_final:
+                raise RuntimeError("The app sent a body after the response was complete.")
+            if not message.get("more_body", False):
+                self._sent_final = True
+                self._gone.set()
+        else:
+            return
+        self._from_app.put_nowait(message)
+
+    # -- the client's side ----------------------------------------------------------------
+
+    async def __aenter__(self) -> StreamedResponse:
+        self._task = asyncio.create_task(self._run())
+        try:
+            message = await self._from_app.get()
+            if message is _APP_RETURNED:
+                self._returned = True
+                await self._finish()  # re-raises the app's exception, if any
+                raise RuntimeError("The app returned without sending a response.")
+        except BaseException:
+            await self._abandon()
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            await self.disconnect()
+        else:
+            await self._abandon()
+
+    async def iter_body(self) -> cabc.AsyncIterator[bytes]:
+        """Yield the body's chunks as the app sends them (empty ones skipped).
+
+        Iteration ends with the app's final body message. If the app returns
+        without sending it, its exception (if any) is raised, or else
+        :class:`IncompleteResponseError`.
+        """
+        while not self.is_complete:
+            if self._returned and self._from_app.empty():
+                await self._finish()
+                raise IncompleteResponseError(
+                    "The app ended the response without its final body message."
+                )
+            message = await self._from_app.get()
+            if message is _APP_RETURNED:
+                self._returned = True
+                continue
+            if not message.get("more_body", False):
+                self.is_complete = True
+            chunk = bytes(message.get("body", b""))
+            if chunk:
+                self._received.append(chunk)
+                yield chunk
+
+    async def read(self) -> bytes:
+        """Wait for the rest of the body; return all of it (chunks already iterated included)."""
+        async for _chunk in self.iter_body():
+            pass
+        return b"".join(self._received)
+
+    async def disconnect(self) -> None:
+        """Leave: the app receives ``http.disconnect`` (if it had not finished the
+        response yet). Waits for the app to return, and re-raises its exception.
+        """
+        self._gone.set()
+        await self._finish()
+
+    async def _finish(self) -> None:
+        task = self._task
+        if task is None:
+            return
+        try:
+            await task
+        finally:
+            if task.done():
+                self._task = None
+
+    async def _abandon(self) -> None:
+        # Leaving because of an error: give the app a moment to notice the
+        # disconnect, then cancel it; its own errors are dropped in favour of
+        # the one already on its way.
+        self._gone.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait({task}, timeout=1)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()
 
 
 from click.testing import CliRunner  # noqa: E402 - only the CLI runner needs click's testing

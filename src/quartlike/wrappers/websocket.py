@@ -56,9 +56,7 @@ class Websocket(BaseRequestWebsocket):
         scope: WebsocketScope,
         connection: WebsocketConnection,
     ) -> None:
-        super().__init__(
-            "GET", scheme, path, query_string, headers, root_path, http_version, scope
-        )
+        super().__init__("GET", scheme, path, query_string, headers, root_path, http_version, scope)
         #: The subprotocols the client offered, in its order of preference.
         self.requested_subprotocols = subprotocols
         self._connection = connection
@@ -73,9 +71,7 @@ class Websocket(BaseRequestWebsocket):
         """Whether the connection was closed (by either side)."""
         return self._connection.closed
 
-    async def accept(
-        self, headers: Headers | None = None, subprotocol: str | None = None
-    ) -> None:
+    async def accept(self, headers: Headers | None = None, subprotocol: str | None = None) -> None:
         """Accept the handshake, optionally with response headers and a subprotocol.
 
         The subprotocol must be one the client offered (``ValueError`` otherwise).

@@ -12,7 +12,7 @@ from quartlike.globals import _cv_app
 from quartlike.globals import _cv_request
 from quartlike.testing import QuartClient
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.loopcheck"]
 
 
 @pytest.fixture

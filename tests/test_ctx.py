@@ -445,9 +445,13 @@ async def test_g_set_in_sync_hook_is_seen_by_async_view(app: Quart, client: Quar
 # -- the leak detector in conftest ---------------------------------------------------------
 
 
-def test_leak_detector_fails_tests_that_leave_contexts(pytester: pytest.Pytester) -> None:
+def test_leak_detector_fails_tests_that_leave_contexts(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     conftest = pathlib.Path(__file__).with_name("conftest.py")
     pytester.makeconftest(conftest.read_text())
+    # The conftest may load plugins from the ``tests`` folder by module name.
+    monkeypatch.setenv("PYTHONPATH", str(conftest.parent.parent))
     pytester.makeini(
         textwrap.dedent(
             """

@@ -955,6 +955,7 @@ async def test_file_body_ranges_and_chunks(site: Path) -> None:
     assert b"".join([chunk async for chunk in ranged]) == b"or"
     clamped = FileBody(path, len(HELLO))
     clamped.make_range(20, 1000)
+    assert clamped.length == len(HELLO) - 20
     assert b"".join([chunk async for chunk in clamped]) == HELLO[20:]
     with pytest.raises(ValueError):
         clamped.make_range(3, 1)

@@ -745,14 +745,14 @@ async def test_malformed_cookie_gives_an_empty_session(
     # TESTING is on: any exception would propagate out of the client call.
     @app.get("/")
     async def index() -> dict[str, t.Any]:
-        rv = {"data": dict(session)}
+        rv = {"data": dict(session), "new": session.new}
         session["fresh"] = True
         return rv
 
     client.set_cookie("session", value)
     response = await client.get("/")
     assert response.status_code == 200
-    assert await response.get_json() == {"data": {}}
+    assert await response.get_json() == {"data": {}, "new": True}
     assert decode(only_cookie(response.headers).value) == {"fresh": True}
 
 

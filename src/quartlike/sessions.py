@@ -292,11 +292,11 @@ class SecureCookieSessionInterface(SessionInterface):
         # BadData covers bad signatures and expired cookies, and also payloads
         # that are correctly signed but cannot be decoded (another serializer).
         except (BadData, ValueError, TypeError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
             session = self.session_class()
             session.new = True
             return session
-        if not isinstance(data, dict):
-            return self.session_class()
         return self.session_class(data)
 
     def save_session(self, app: Quart, session: SessionMixin, response: Response) -> None:

@@ -21,6 +21,8 @@ from werkzeug.exceptions import RequestTimeout
 from werkzeug.exceptions import UnsupportedMediaType
 
 from ..globals import _cv_app
+from ..sync import dual
+from ..sync import on_event_loop
 from .base import BaseRequestWebsocket
 
 if t.TYPE_CHECKING:
@@ -242,10 +244,14 @@ class Request(BaseRequestWebsocket):
         """Stream the body in chunks, with this request's size and time limits."""
         return self.body.stream(self.max_content_length, self.body_timeout)
 
-    async def get_data(
+    def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
     ) -> t.Any:
         """Receive the whole body and return it as ``bytes`` (or ``str`` with ``as_text``).
+
+        In ``async def`` code, await it: ``await request.get_data()``. In sync
+        code running in the thread pool (a plain ``def`` view) it returns the
+        value directly, through the sync bridge.
 
         :param cache: kept for Flask compatibility; the body is always cached so
             that it can be read again.
@@ -253,6 +259,11 @@ class Request(BaseRequestWebsocket):
         :param parse_form_data: parse the form first, so that a form body is
             consumed by the form parser as in Flask.
         """
+        return dual(self._get_data(cache, as_text, parse_form_data))
+
+    async def _get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
         if parse_form_data:
             await self._load_form_data()
         if self._form_streamed_body:
@@ -266,8 +277,8 @@ class Request(BaseRequestWebsocket):
 
     @property
     def data(self) -> cabc.Awaitable[bytes]:
-        """``await request.data``: the whole body as bytes."""
-        return self.get_data()
+        """``await request.data``: the whole body as bytes (a plain value in sync code)."""
+        return t.cast("cabc.Awaitable[bytes]", self.get_data())
 
     # -- forms ---------------------------------------------------------------
 
@@ -317,18 +328,31 @@ class Request(BaseRequestWebsocket):
 
     @property
     def form(self) -> cabc.Awaitable[MultiDict[str, str]]:
-        """``await request.form``: the urlencoded or multipart form fields."""
-        return self._get_form()
+        """``await request.form``: the urlencoded or multipart form fields.
+
+        In sync code in the thread pool, ``request.form`` is the MultiDict itself.
+        """
+        if self._form is not None and not on_event_loop():
+            return self._form  # type: ignore[return-value]
+        return dual(self._get_form())  # type: ignore[no-any-return]
 
     @property
     def files(self) -> cabc.Awaitable[MultiDict[str, FileStorage]]:
-        """``await request.files``: the uploaded files of a multipart form."""
-        return self._get_files()
+        """``await request.files``: the uploaded files of a multipart form.
+
+        In sync code in the thread pool, ``request.files`` is the MultiDict itself.
+        """
+        if self._files is not None and not on_event_loop():
+            return self._files  # type: ignore[return-value]
+        return dual(self._get_files())  # type: ignore[no-any-return]
 
     @property
     def values(self) -> cabc.Awaitable[CombinedMultiDict[str, str]]:
-        """``await request.values``: ``args`` and (except for GET) ``form`` combined."""
-        return self._get_values()
+        """``await request.values``: ``args`` and (except for GET) ``form`` combined.
+
+        In sync code in the thread pool, ``request.values`` is the value itself.
+        """
+        return dual(self._get_values())  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Close any uploaded files spooled by the form parser."""
@@ -342,25 +366,28 @@ class Request(BaseRequestWebsocket):
     @property
     def json(self) -> cabc.Awaitable[t.Any]:
         """``await request.json``: the parsed JSON body, see :meth:`get_json`."""
-        return self.get_json()
+        return t.cast("cabc.Awaitable[t.Any]", self.get_json())
 
-    async def get_json(
-        self, force: bool = False, silent: bool = False, cache: bool = True
-    ) -> t.Any:
-        """Parse the body as JSON.
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> t.Any:
+        """Parse the body as JSON: ``await request.get_json()`` (a plain call in sync code).
 
         Without ``force``, the content type must be JSON (``application/json``
         or ``+json``), else 415. Invalid JSON (bad UTF-8, syntax, nesting too
         deep, numbers too large) is a 400. ``silent`` returns ``None`` instead
         of either error.
         """
+        return dual(self._get_json(force, silent, cache))
+
+    async def _get_json(
+        self, force: bool = False, silent: bool = False, cache: bool = True
+    ) -> t.Any:
         if cache and self._cached_json[silent] is not Ellipsis:
             return self._cached_json[silent]
         if not (force or self.is_json):
             if silent:
                 return None
             return self.on_json_loading_failed(None)
-        data = await self.get_data()
+        data = await self._get_data()
         try:
             rv = self._load_json(data)
         except ValueError as e:

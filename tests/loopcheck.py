@@ -72,9 +72,10 @@ class LoopMonitor:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            self._due = loop.time() + self.tick
-            await asyncio.sleep(self.tick)
+            assert self._due is not None
+            await asyncio.sleep(max(0.0, self._due - loop.time()))
             self.worst = max(self.worst, loop.time() - self._due)
+            self._due = loop.time() + self.tick
 
     def reset(self) -> None:
         """Forget the stalls seen so far (the loop does not run between fixtures)."""

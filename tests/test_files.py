@@ -218,7 +218,7 @@ async def test_get_send_file_max_age_can_vary_by_file(site: Path) -> None:
     assert (await client.get("/static/style.css")).headers["Cache-Control"] == "no-cache"
 
 
-def test_get_send_file_max_age_values(site: Path) -> None:
+def test_get_send_file_max_age_needs_an_app_context(site: Path) -> None:
     app = make_app(site)
     with pytest.raises(RuntimeError, match="application context"):
         app.get_send_file_max_age("x")
@@ -865,6 +865,19 @@ async def test_large_file_range(fclient: QuartClient, site: Path, large: Path) -
     assert response.headers["Content-Range"] == f"bytes {begin}-{end}/{LARGE_SIZE}"
 
 
+# Records which threads open the watched paths (audit hooks cannot be removed,
+# so this one stays installed, idle unless a path is being watched).
+_OPEN_WATCH: dict[str, list[int]] = {}
+
+
+def _audit(event: str, args: tuple[t.Any, ...]) -> None:
+    if event == "open" and _OPEN_WATCH and isinstance(args[0], str) and args[0] in _OPEN_WATCH:
+        _OPEN_WATCH[args[0]].append(threading.get_ident())
+
+
+sys.addaudithook(_audit)
+
+
 async def test_file_is_opened_off_the_event_loop(files_app: Quart, site: Path) -> None:
     target = os.fspath(site / "static" / "hello.txt")
     threads: list[int] = []
@@ -878,15 +891,19 @@ async def test_file_is_opened_off_the_event_loop(files_app: Quart, site: Path) -
     assert threading.get_ident() not in threads
 
 
-_OPEN_WATCH: dict[str, list[int]] = {}
-
-
-def _audit(event: str, args: tuple[t.Any, ...]) -> None:
-    if event == "open" and _OPEN_WATCH and isinstance(args[0], str) and args[0] in _OPEN_WATCH:
-        _OPEN_WATCH[args[0]].append(threading.get_ident())
-
-
-sys.addaudithook(_audit)
+async def test_head_and_304_do_not_open_the_file(files_app: Quart, site: Path) -> None:
+    target = os.fspath(site / "static" / "hello.txt")
+    opened: list[int] = []
+    _OPEN_WATCH[target] = opened
+    try:
+        head = await ASGIClient().call(files_app, "/static/hello.txt", method="HEAD")
+        assert head.status == 200
+        assert head.headers[b"content-length"] == str(len(HELLO)).encode()
+        assert opened == []
+        await ASGIClient().call(files_app, "/static/hello.txt")
+        assert len(opened) == 1
+    finally:
+        del _OPEN_WATCH[target]
 
 
 @needs_proc

@@ -17,8 +17,11 @@ import pytest
 import quartlike
 from quartlike import Quart
 from quartlike import request
+from quartlike.signals import appcontext_popped
+from quartlike.signals import appcontext_pushed
 from quartlike.signals import appcontext_tearing_down
 from quartlike.signals import got_request_exception
+from quartlike.signals import got_serving_exception
 from quartlike.signals import request_finished
 from quartlike.signals import request_started
 from quartlike.signals import request_tearing_down
@@ -391,3 +394,57 @@ async def test_signal_sequence_matches_flask(path: str) -> None:
 
     assert qstatus == fstatus
     assert _summary(events) == _summary(flask_events)
+
+
+async def test_appcontext_pushed_and_popped_bracket_a_request() -> None:
+    app = Quart(__name__)
+    events: list[str] = []
+
+    @app.get("/")
+    async def index() -> str:
+        events.append("view")
+        return "ok"
+
+    def pushed(sender: Quart) -> None:
+        events.append("pushed")
+
+    async def popped(sender: Quart) -> None:
+        events.append("popped")
+
+    with (
+        appcontext_pushed.connected_to(pushed, app),
+        appcontext_popped.connected_to(popped, app),
+    ):
+        assert (await app.test_client().get("/")).status_code == 200
+    assert events == ["pushed", "view", "popped"]
+
+
+async def test_appcontext_pushed_rejects_async_receivers_clearly() -> None:
+    app = Quart(__name__)
+
+    async def pushed(sender: Quart) -> None:
+        raise AssertionError("never awaited")
+
+    with appcontext_pushed.connected_to(pushed, app), pytest.raises(RuntimeError):
+        async with app.app_context():
+            pass
+
+
+async def test_got_serving_exception_on_failed_startup() -> None:
+    app = Quart(__name__)
+    seen: list[BaseException] = []
+
+    @app.before_serving
+    async def fail() -> None:
+        raise ValueError("no database")
+
+    async def receiver(sender: Quart, exception: BaseException) -> None:
+        seen.append(exception)
+
+    with got_serving_exception.connected_to(receiver, app):
+        from quartlike.testing import LifespanError
+
+        with pytest.raises(LifespanError, match="no database"):
+            async with app.test_app():
+                pass
+    assert len(seen) == 1 and isinstance(seen[0], ValueError)

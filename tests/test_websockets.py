@@ -698,6 +698,8 @@ async def test_websocket_routes_on_a_blueprint(app: Quart, client: QuartClient) 
 
     async with asyncio.timeout(TIMEOUT), client.websocket("/live/feed/news") as ws:
         assert await ws.receive() == "live.feed live news"
+        with pytest.raises(WebsocketDisconnect):
+            await ws.receive()  # the handler returned
     assert calls == ["app before", "bp before", "bp after", "bp teardown"]
 
     calls.clear()
@@ -1538,3 +1540,93 @@ async def test_receive_after_the_client_left_never_hangs(app: Quart) -> None:
     async with asyncio.timeout(TIMEOUT):
         await raw.run()
     assert outcome == ["cancelled", "drained 2, then disconnected"]
+
+
+async def test_session_changes_in_a_websocket_are_not_saved(
+    app: Quart, client: QuartClient
+) -> None:
+    app.secret_key = "websocket tests"
+
+    @app.websocket("/ws")
+    async def change() -> None:
+        session["from_ws"] = "set"
+        await websocket.send(session["from_ws"])
+
+    @app.route("/read")
+    async def read() -> str:
+        return str(session.get("from_ws"))
+
+    async with asyncio.timeout(TIMEOUT), client.websocket("/ws") as ws:
+        assert await ws.receive() == "set"
+    # No HTTP response carried a cookie, so nothing was stored.
+    assert client.get_cookie("session") is None
+    assert await (await client.get("/read")).get_data(as_text=True) == "None"
+
+
+async def test_url_value_preprocessor_runs_for_websockets(app: Quart, client: QuartClient) -> None:
+    @app.url_value_preprocessor
+    def pull_lang(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
+        if values is not None:
+            quartlike.g.lang = values.pop("lang", None)
+
+    @app.websocket("/<lang>/ws")
+    async def localized() -> None:
+        await websocket.send(f"{quartlike.g.lang} {websocket.view_args}")
+
+    async with asyncio.timeout(TIMEOUT), client.websocket("/fr/ws") as ws:
+        assert await ws.receive() == "fr {}"
+
+
+async def test_websocket_signals(app: Quart, client: QuartClient) -> None:
+    from quartlike import signals
+
+    seen: list[tuple[str, object]] = []
+
+    def started(sender: object, **extra: object) -> None:
+        seen.append(("started", websocket.path))
+
+    def finished(sender: object, **extra: object) -> None:
+        seen.append(("finished", extra.get("response")))
+
+    def failed(sender: object, **extra: object) -> None:
+        seen.append(("exception", type(extra.get("exception")).__name__))
+
+    def tearing_down(sender: object, **extra: object) -> None:
+        seen.append(("tearing down", type(extra.get("exc")).__name__))
+
+    @app.websocket("/ok")
+    async def ok() -> None:
+        await websocket.send("ok")
+
+    @app.websocket("/fail")
+    async def fail() -> None:
+        await websocket.accept()
+        raise ZeroDivisionError
+
+    pairs = [
+        (signals.websocket_started, started),
+        (signals.websocket_finished, finished),
+        (signals.got_websocket_exception, failed),
+        (signals.websocket_tearing_down, tearing_down),
+    ]
+    for signal, receiver in pairs:
+        signal.connect(receiver, app)
+    try:
+        async with asyncio.timeout(TIMEOUT), client.websocket("/ok") as ws:
+            await ws.receive()
+            with pytest.raises(WebsocketDisconnect):
+                await ws.receive()  # the handler returned (had the client left, it would
+                # have been cancelled, and no websocket_finished would be sent)
+        assert seen == [("started", "/ok"), ("finished", None), ("tearing down", "NoneType")]
+        seen.clear()
+        with pytest.raises(ZeroDivisionError):
+            async with asyncio.timeout(TIMEOUT), client.websocket("/fail") as ws:
+                await ws.receive()
+        assert seen == [
+            ("started", "/fail"),
+            ("exception", "ZeroDivisionError"),
+            ("tearing down", "ZeroDivisionError"),
+        ]
+    finally:
+        for signal, receiver in pairs:
+            signal.disconnect(receiver, app)

@@ -12,6 +12,7 @@ import collections.abc as cabc
 import typing as t
 from types import TracebackType
 
+from .signals import got_serving_exception
 from .sync import iterate_sync
 from .wrappers.request import Body
 from .wrappers.response import DataBody
@@ -221,6 +222,7 @@ async def serve_lifespan(
                 await app.startup()
             except Exception as e:
                 app.logger.exception("Startup failed")
+                await _report_serving_exception(app, e)
                 await send({"type": "lifespan.startup.failed", "message": _describe(e)})
                 return
             await send({"type": "lifespan.startup.complete"})
@@ -229,10 +231,19 @@ async def serve_lifespan(
                 await app.shutdown()
             except Exception as e:
                 app.logger.exception("Shutdown failed")
+                await _report_serving_exception(app, e)
                 await send({"type": "lifespan.shutdown.failed", "message": _describe(e)})
                 return
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+async def _report_serving_exception(app: Quart, e: Exception) -> None:
+    if got_serving_exception.receivers:
+        try:
+            await app.send_signal(got_serving_exception, exception=e)
+        except Exception:
+            app.logger.exception("A got_serving_exception receiver failed")
 
 
 def _describe(e: BaseException) -> str:

@@ -22,6 +22,8 @@ from werkzeug.exceptions import HTTPException
 from .globals import _cv_app
 from .globals import _cv_request
 from .globals import _cv_websocket
+from .signals import appcontext_popped
+from .signals import appcontext_pushed
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
@@ -90,8 +92,18 @@ class AppContext:
         self._tokens: list[contextvars.Token[AppContext]] = []
 
     def push(self) -> None:
-        """Make this the current app context."""
+        """Make this the current app context.
+
+        Sends ``appcontext_pushed``; its receivers are called inline (pushing is
+        synchronous), so they must be plain functions and quick.
+        """
         self._tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            try:
+                appcontext_pushed.send(self.app)
+            except BaseException:
+                self._reset()
+                raise
 
     async def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Run the teardown callbacks (on the last pop) and restore the previous context."""
@@ -102,6 +114,8 @@ class AppContext:
                 await self.app.do_teardown_appcontext(exc)
         finally:
             self._reset()
+        if appcontext_popped.receivers:
+            await self.app.send_signal(appcontext_popped)
 
     def _reset(self) -> None:
         ctx = _cv_app.get()

@@ -52,7 +52,7 @@ async def counter() -> str:
     return f"count={n}"
 
 
-def _filler(id: int) -> str:
+async def _filler(id: int) -> str:
     return f"other {id}"
 
 

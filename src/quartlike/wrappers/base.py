@@ -7,6 +7,7 @@ only when first touched, so a view that never looks at them never pays for it.
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from werkzeug.datastructures import Headers
@@ -18,6 +19,11 @@ if t.TYPE_CHECKING:
     from werkzeug.routing import Rule
 
     from ..typing import ConnectionScope
+
+#: Bytes a header value must not hold; RFC 9110 (5.5) lets a recipient replace them by SP.
+_BAD_HEADER_BYTES = re.compile(rb"[\r\n\x00]")
+#: Bytes outside ASCII, which the query string (percent-encoded, per ASGI) should not hold.
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 class BaseRequestWebsocket(SansIORequest):
@@ -47,6 +53,10 @@ class BaseRequestWebsocket(SansIORequest):
         self.scheme = scheme
         self.root_path = root_path.rstrip("/")
         self.path = "/" + path.lstrip("/")
+        if not query_string.isascii():
+            # Some servers pass raw bytes on; werkzeug's parsers expect the
+            # percent-encoded form (and would fail on invalid UTF-8).
+            query_string = _NON_ASCII.sub(lambda m: b"%%%02X" % m[0][0], query_string)
         self.query_string = query_string
         if isinstance(headers, Headers):
             self.__dict__["headers"] = headers
@@ -63,6 +73,9 @@ class BaseRequestWebsocket(SansIORequest):
         """The request headers, decoded from the raw ASGI pairs on first access."""
         headers = Headers()
         for name, value in self._raw_headers:
+            if _BAD_HEADER_BYTES.search(value):
+                # Servers normally refuse these; werkzeug's Headers would raise.
+                value = _BAD_HEADER_BYTES.sub(b" ", value)
             # Title-cased, as WSGI (and so Flask) presents header names.
             headers.add(name.decode("latin-1").title(), value.decode("latin-1"))
         return headers

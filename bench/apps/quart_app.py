@@ -1,0 +1,61 @@
+"""The benchmark routes in Quart, as its documentation writes them."""
+
+from __future__ import annotations
+
+from quart import Quart
+from quart import render_template
+from quart import request
+from quart import session
+
+from .common import FORM_FIELD
+from .common import ITEMS
+from .common import JSON_PAYLOAD
+from .common import PLAINTEXT
+from .common import SECRET_KEY
+from .common import TITLE
+from .common import filler_paths
+
+app = Quart(__name__)
+app.secret_key = SECRET_KEY
+
+
+@app.route("/")
+async def plaintext() -> str:
+    return PLAINTEXT
+
+
+@app.route("/json")
+async def json() -> dict[str, object]:
+    return JSON_PAYLOAD
+
+
+@app.post("/form")
+async def form() -> str:
+    data = await request.form
+    return data[FORM_FIELD]
+
+
+@app.route("/template")
+async def template() -> str:
+    return await render_template("items.html", title=TITLE, items=ITEMS)
+
+
+@app.route("/session")
+async def counter() -> str:
+    n = session.get("n", 0) + 1
+    session["n"] = n
+    return f"count={n}"
+
+
+async def _filler(id: int) -> str:
+    return f"other {id}"
+
+
+# ``view_functions`` also holds the static route; count only ours.
+for _i, _prefix in filler_paths(len(app.view_functions) - 1):
+    app.add_url_rule(f"{_prefix}/<int:id>", f"other{_i}", _filler)
+
+
+@app.route("/users/<int:id>")
+async def user(id: int) -> str:
+    return f"user {id}"

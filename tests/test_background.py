@@ -97,12 +97,12 @@ async def test_background_tasks_are_strongly_referenced(app: Quart) -> None:
     del task
     await asyncio.sleep(0)  # let it start and suspend
     gc.collect()
-    task = ref()
-    assert task is not None, "the background task was garbage-collected"
-    assert not task.done()
-    task.cancel()
+    alive = ref()
+    assert alive is not None, "the background task was garbage-collected"
+    assert not alive.done()
+    alive.cancel()
     await wait_for_tasks(app)
-    assert task.cancelled()
+    assert alive.cancelled()
 
 
 # -- errors --------------------------------------------------------------------------------

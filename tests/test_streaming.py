@@ -18,6 +18,7 @@ from quartlike import Quart
 from quartlike import Response
 from quartlike import ServerSentEvent
 from quartlike import event_stream
+from quartlike import make_response
 from quartlike import request
 from quartlike import stream_with_context
 from quartlike.testing import IncompleteResponseError
@@ -309,7 +310,10 @@ def test_server_sent_event_fields_and_multiline_data() -> None:
 @pytest.mark.parametrize("field", ["event", "id"])
 @pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\r\nb"])
 def test_server_sent_event_rejects_line_breaks_in_event_and_id(field: str, value: str) -> None:
-    event = ServerSentEvent("data", **{field: value})
+    if field == "event":
+        event = ServerSentEvent("data", event=value)
+    else:
+        event = ServerSentEvent("data", id=value)
     with pytest.raises(ValueError, match=field):
         event.encode()
 
@@ -764,3 +768,22 @@ async def test_upload_past_the_limit_while_streaming_is_413_for_the_reader(
 
     chunks = await chunks_of(client, "/", method="POST", data=upload())
     assert chunks == [b"reading;", b"413 after 1000"]
+
+
+async def test_response_timeout_none_disables_the_app_limit(
+    app: Quart, client: QuartClient
+) -> None:
+    app.config["RESPONSE_TIMEOUT"] = 0.05
+
+    @app.route("/")
+    async def index() -> t.Any:
+        async def generate() -> cabc.AsyncIterator[bytes]:
+            yield b"a"
+            await asyncio.sleep(0.2)
+            yield b"b"
+
+        response = await make_response(generate())
+        response.timeout = None
+        return response
+
+    assert await chunks_of(client, "/") == [b"a", b"b"]

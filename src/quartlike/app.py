@@ -113,6 +113,12 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
     #: Loads and saves sessions; the default keeps them in a signed cookie.
     session_interface: SessionInterface = SecureCookieSessionInterface()
     test_cli_runner_class: type[QuartlikeCliRunner] | None = None
+    #: Run all the sync code of a request (hooks, view, error handlers, teardown)
+    #: in one pool thread, taken at its first sync call and held until the
+    #: request ends, as a WSGI server would: thread-bound resources (a sqlite3
+    #: connection, thread-locals) then work across hooks. Off by default (each
+    #: sync call takes any free thread); on in ``quartlike.flask.Flask``.
+    request_thread_affinity: bool = False
 
     #: The defaults every new app's config starts from.
     default_config: ImmutableDict[str, t.Any] = ImmutableDict(DEFAULT_CONFIG)
@@ -648,10 +654,19 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         *,
         certfile: str | None = None,
         keyfile: str | None = None,
-        use_reloader: bool = False,
+        use_reloader: bool | None = None,
         **kwargs: t.Any,
     ) -> None:
         """Serve the app with Hypercorn until interrupted (for development).
+
+        With ``use_reloader`` (on by default in debug mode) the app is served as
+        ``quartlike run --reload`` serves it: by a worker process that imports it
+        again from its module, restarted when a loaded Python file changes. The
+        app must then be a global variable of a module that can be imported again
+        (``use_reloader=True`` raises :class:`RuntimeError` otherwise, while debug
+        mode alone serves without the reloader), and ``app.run()`` must be called
+        under ``if __name__ == "__main__":``. Other keyword arguments are set on
+        Hypercorn's ``Config``.
 
         For production run ``hypercorn module:app`` (or any ASGI server) instead.
         """
@@ -659,12 +674,15 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
 
         if debug is not None:
             self.debug = debug
+        if use_reloader is None and not self.debug:
+            use_reloader = False
         run_app(
             self,
             host=host or "127.0.0.1",
             port=port if port is not None else 5000,
             certfile=certfile,
             keyfile=keyfile,
+            # None (debug mode): on, unless the app cannot be imported again.
             use_reloader=use_reloader,
             **kwargs,
         )

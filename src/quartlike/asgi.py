@@ -120,7 +120,9 @@ async def send_response(
         and not body.is_buffered
     ):
         chunks = _encode(iterate_sync(app.executor, body.iterable))
-    timeout = response.timeout if response.timeout is not None else app.config["RESPONSE_TIMEOUT"]
+    timeout = (
+        app.config["RESPONSE_TIMEOUT"] if response.timeout is ... else response.timeout
+    )
     await send(start)
     await _stream(app, request, chunks, body.aclose, send, receive, timeout)
 

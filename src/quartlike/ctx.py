@@ -4,7 +4,10 @@ An app context makes ``current_app`` and ``g`` available; a request context
 makes ``request`` available and owns the per-request state (the URL adapter,
 ``after_this_request`` callbacks). Pushing is synchronous and cheap; popping
 is asynchronous because it runs the teardown callbacks, which may be
-coroutines. Both contexts work with ``async with``.
+coroutines. Both contexts work with ``async with``, and in sync code (a
+script, a sync test, a worker thread) with a plain ``with``: there the
+teardown coroutines run through the sync bridge (:func:`~quartlike.sync.await_sync`),
+while sync teardown callbacks run in the calling thread.
 """
 
 from __future__ import annotations
@@ -24,8 +27,14 @@ from .globals import _cv_request
 from .globals import _cv_websocket
 from .signals import appcontext_popped
 from .signals import appcontext_pushed
+from .sync import Lane
+from .sync import _cv_lane
+from .sync import await_sync
+from .sync import on_event_loop
 
 if t.TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from werkzeug.routing import MapAdapter
 
     from .app import Quart
@@ -35,6 +44,15 @@ if t.TYPE_CHECKING:
     from .wrappers.websocket import Websocket
 
 _sentinel: t.Any = object()
+
+
+def _refuse_on_loop(instead: str) -> None:
+    if on_event_loop():
+        raise RuntimeError(
+            "A plain 'with' block on a context cannot run on the event loop's own thread:"
+            " leaving it runs the teardown callbacks, which may have to wait for the loop."
+            f" In 'async def' code, use '{instead}'."
+        )
 
 
 class _AppCtxGlobals:
@@ -105,17 +123,37 @@ class AppContext:
                 self._reset()
                 raise
 
-    async def pop(self, exc: BaseException | None = _sentinel) -> None:
-        """Run the teardown callbacks (on the last pop) and restore the previous context."""
+    def pop(self, exc: BaseException | None = _sentinel) -> t.Any:
+        """Run the teardown callbacks (on the last pop) and restore the previous context.
+
+        In async code, ``await ctx.pop()``. In sync code, where this is the
+        current app context, it pops at once (as in Flask); otherwise it
+        returns the coroutine, to be run in the context that pushed it.
+        """
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        if _cv_app.get(None) is self and not on_event_loop():
+            self._pop_sync(exc)
+            return None
+        return self._pop(exc)
+
+    async def _pop(self, exc: BaseException | None) -> None:
         try:
             if len(self._tokens) == 1:
-                if exc is _sentinel:
-                    exc = sys.exc_info()[1]
                 await self.app.do_teardown_appcontext(exc)
         finally:
             self._reset()
         if appcontext_popped.receivers:
             await self.app.send_signal(appcontext_popped)
+
+    def _pop_sync(self, exc: BaseException | None) -> None:
+        try:
+            if len(self._tokens) == 1:
+                await_sync(self.app.do_teardown_appcontext(exc))
+        finally:
+            self._reset()
+        if appcontext_popped.receivers:
+            await_sync(self.app.send_signal(appcontext_popped))
 
     def _reset(self) -> None:
         ctx = _cv_app.get()
@@ -133,7 +171,20 @@ class AppContext:
         exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.pop(exc_value)
+        await self._pop(exc_value)
+
+    def __enter__(self) -> AppContext:
+        _refuse_on_loop("async with app.app_context():")
+        self.push()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._pop_sync(exc_value)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self.app.name!r}>"
@@ -146,6 +197,9 @@ class _ConnectionContext(ABC):
     """
 
     _cv: t.ClassVar[contextvars.ContextVar[t.Any]]
+    #: Whether a context of this kind pushed on the loop takes a lane of its own
+    #: when the app asks for it (``Quart.request_thread_affinity``).
+    _takes_lane: t.ClassVar[bool] = False
 
     def __init__(self, app: Quart, connection: BaseRequestWebsocket) -> None:
         self.app = app
@@ -167,6 +221,8 @@ class _ConnectionContext(ABC):
         # A copy (copy_current_request_context) shares the request; teardown
         # and closing uploads stay with the original context.
         self._is_copy = False
+        self._lane: Lane | None = None
+        self._lane_token: contextvars.Token[Lane | None] | None = None
 
     def match_request(self) -> None:
         """Match the URL, storing the rule and arguments, or the routing error."""
@@ -191,28 +247,81 @@ class _ConnectionContext(ABC):
         else:
             app_ctx = None
         self._tokens.append((self._cv.set(self), app_ctx))
+        if (
+            self._takes_lane
+            and self.app.request_thread_affinity
+            and self._lane_token is None
+            and not self._is_copy
+            and _cv_lane.get() is None
+            and on_event_loop()
+        ):
+            # All the sync code of this request will run in one pool thread.
+            self._lane = Lane(self._pool)
+            self._lane_token = _cv_lane.set(self._lane)
         if not self._matched:
             self._matched = True
             self.match_request()
+
+    def _pool(self) -> Executor:
+        return self.app.executor
+
+    def _release_lane(self) -> None:
+        token = self._lane_token
+        if token is not None and not self._tokens:
+            lane, self._lane, self._lane_token = self._lane, None, None
+            _cv_lane.reset(token)
+            if lane is not None:
+                lane.close()
 
     @abstractmethod
     async def _teardown(self, exc: BaseException | None) -> None:
         """Run the teardown callbacks of this kind of connection."""
 
-    async def pop(self, exc: BaseException | None = _sentinel) -> None:
-        """Run the teardown callbacks (on the last pop) and restore the previous contexts."""
+    def pop(self, exc: BaseException | None = _sentinel) -> t.Any:
+        """Run the teardown callbacks (on the last pop) and restore the previous contexts.
+
+        In async code, ``await ctx.pop()``. In sync code, where this is the
+        current context, it pops at once (as in Flask); otherwise it returns
+        the coroutine, to be run in the context that pushed it.
+        """
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        if self._cv.get(None) is self and not on_event_loop():
+            self._pop_sync(exc)
+            return None
+        return self._pop(exc)
+
+    async def _pop(self, exc: BaseException | None) -> None:
         last = len(self._tokens) == 1 and not self._is_copy
         try:
             if last:
-                if exc is _sentinel:
-                    exc = sys.exc_info()[1]
                 await self._teardown(exc)
         finally:
             ctx = self._cv.get()
             token, app_ctx = self._tokens.pop()
             self._cv.reset(token)
-            if app_ctx is not None:
-                await app_ctx.pop(exc)
+            try:
+                if app_ctx is not None:
+                    await app_ctx._pop(exc)
+            finally:
+                self._release_lane()
+            if ctx is not self:
+                raise AssertionError(f"Popped the wrong context ({ctx!r} instead of {self!r}).")
+
+    def _pop_sync(self, exc: BaseException | None) -> None:
+        last = len(self._tokens) == 1 and not self._is_copy
+        try:
+            if last:
+                await_sync(self._teardown(exc))
+        finally:
+            ctx = self._cv.get()
+            token, app_ctx = self._tokens.pop()
+            self._cv.reset(token)
+            try:
+                if app_ctx is not None:
+                    app_ctx._pop_sync(exc)
+            finally:
+                self._release_lane()
             if ctx is not self:
                 raise AssertionError(f"Popped the wrong context ({ctx!r} instead of {self!r}).")
 
@@ -224,8 +333,11 @@ class _ConnectionContext(ABC):
     def _reset_without_teardown(self) -> None:
         token, app_ctx = self._tokens.pop()
         self._cv.reset(token)
-        if app_ctx is not None:
-            app_ctx._reset()
+        try:
+            if app_ctx is not None:
+                app_ctx._reset()
+        finally:
+            self._release_lane()
 
     def copy(self) -> t.Self:
         """A new context for the same connection and app, for work outside the handler."""
@@ -251,7 +363,25 @@ class _ConnectionContext(ABC):
         exc_value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.pop(exc_value)
+        await self._pop(exc_value)
+
+    def __enter__(self) -> t.Self:
+        _refuse_on_loop("async with app.test_request_context(...):")
+        self.push()
+        try:
+            await_sync(self.open_session())
+        except BaseException:
+            self._reset_without_teardown()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._pop_sync(exc_value)
 
     def __repr__(self) -> str:
         connection = self._connection
@@ -268,6 +398,7 @@ class RequestContext(_ConnectionContext):
     """
 
     _cv = _cv_request
+    _takes_lane = True
 
     def __init__(self, app: Quart, request: Request) -> None:
         super().__init__(app, request)

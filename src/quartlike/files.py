@@ -37,6 +37,8 @@ from .globals import request
 from .wrappers.response import ResponseBody
 
 if t.TYPE_CHECKING:
+    import asyncio
+
     from aiofiles.threadpool.binary import AsyncBufferedReader
 
     from .wrappers.response import Response
@@ -106,11 +108,9 @@ class FileBody(ResponseBody):
         self.begin, self.end = _sub_range(self.begin, self.end, begin, end)
 
     async def __aiter__(self) -> cabc.AsyncIterator[bytes]:
-        import aiofiles
-
         if self._file is not None:
             raise RuntimeError("This file body is already being sent.")
-        self._file = file = await aiofiles.open(self.path, "rb")
+        self._file = file = await _open_binary(self.path)
         try:
             if self.begin:
                 await file.seek(self.begin)
@@ -267,6 +267,39 @@ async def open_async(path: str, mode: str, encoding: str | None) -> AsyncFile[t.
     else:
         file = await aiofiles.open(path, mode, encoding=encoding)  # type: ignore[call-overload]
     return AsyncFile(file)
+
+
+#: Tasks closing files whose opening was abandoned, referenced until they finish.
+_closing: set[asyncio.Task[None]] = set()
+
+
+async def _open_binary(path: str) -> AsyncBufferedReader:
+    """Open ``path`` for reading with aiofiles, never leaving the file behind.
+
+    The file is opened in a worker thread, which finishes its work even when
+    the awaiting task is cancelled (the client left): the file is then closed
+    as soon as it is open, instead of waiting for the garbage collector.
+    """
+    import asyncio
+
+    import aiofiles
+
+    opening = asyncio.ensure_future(aiofiles.open(path, "rb"))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_abandoned)
+        raise
+
+
+def _close_abandoned(opening: asyncio.Future[AsyncBufferedReader]) -> None:
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    import asyncio
+
+    task = asyncio.ensure_future(opening.result().close())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 def _seekable(file: t.IO[bytes]) -> bool:

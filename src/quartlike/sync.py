@@ -23,10 +23,22 @@ coroutine runs on a shared background loop.
 returns the coroutine for the caller to ``await``; anywhere else it returns
 the result. ``await request.form`` in an ``async def`` view and
 ``request.form`` in a plain ``def`` view therefore both work.
+
+**Lanes.** The thread that waits in :func:`await_sync` runs, while it waits,
+the sync callables that the awaited coroutine needs (a sync context processor
+of a template rendered from a sync view, a sync teardown callback of a context
+popped in a sync test): they are queued on its :class:`Lane` instead of going
+to the pool. So waiting never depends on a free pool thread, and sync code
+started from one thread stays in that thread. A request served on the loop
+can get a lane of its own (``Quart.request_thread_affinity``): a pool thread
+taken at its first sync call and kept until it ends, so that all of its sync
+code (hooks, view, teardown) runs in one thread, as under a WSGI server, and
+thread-bound resources such as a :mod:`sqlite3` connection keep working.
 """
 
 from __future__ import annotations
 
+import collections
 import collections.abc as cabc
 import contextvars
 import functools
@@ -34,6 +46,8 @@ import inspect
 import threading
 import typing as t
 from concurrent.futures import Executor
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 
 if t.TYPE_CHECKING:
     import asyncio
@@ -75,17 +89,26 @@ def await_sync(awaitable: cabc.Awaitable[T]) -> T:
 
     coro = _as_coroutine(awaitable)
     loop: asyncio.AbstractEventLoop | None = getattr(_bridge, "loop", None)
-    if loop is not None and not loop.is_closed():
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
-    if on_event_loop():
-        coro.close()
-        raise RuntimeError(
-            "This is the sync form of an async operation, called on the event loop's own"
-            " thread, where waiting for it would block the loop that has to do the work."
-            " In 'async def' code, await it instead (for example"
-            " 'await request.get_json()', 'await render_template(...)')."
-        )
-    return background_loop().run(coro)
+    if loop is None or loop.is_closed():
+        if on_event_loop():
+            coro.close()
+            raise RuntimeError(
+                "This is the sync form of an async operation, called on the event loop's own"
+                " thread, where waiting for it would block the loop that has to do the work."
+                " In 'async def' code, await it instead (for example"
+                " 'await request.get_json()', 'await render_template(...)')."
+            )
+        loop = background_loop().loop
+    # The coroutine runs in a copy of this context; the sync calls it needs are
+    # queued on this thread's lane, and this thread runs them while it waits.
+    me = threading.current_thread()
+    lane = _cv_lane.get()
+    context = contextvars.copy_context()
+    if lane is None or lane.owner is not me:
+        lane = Lane()
+        context.run(_cv_lane.set, lane)
+    future = context.run(asyncio.run_coroutine_threadsafe, coro, loop)
+    return lane.wait(future)
 
 
 async def _await(awaitable: cabc.Awaitable[T]) -> T:
@@ -103,6 +126,154 @@ def dual(coro: cabc.Coroutine[t.Any, t.Any, T]) -> t.Any:
     if on_event_loop():
         return coro
     return await_sync(coro)
+
+
+class _Call:
+    """A sync call queued on a lane, with the future its caller awaits."""
+
+    __slots__ = ("fallback", "fn", "future")
+
+    def __init__(
+        self, fn: cabc.Callable[[], t.Any], future: Future[t.Any], fallback: Executor | None
+    ) -> None:
+        self.fn = fn
+        self.future = future
+        self.fallback = fallback
+
+    def run(self) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return  # the awaiting side was cancelled before the call started
+        try:
+            result = self.fn()
+        except BaseException as e:
+            self.future.set_exception(e)
+        else:
+            self.future.set_result(result)
+
+    def reroute(self) -> None:
+        """Run the call in the fallback executor: its lane can no longer run it."""
+        (self.fallback or _spare_pool()).submit(self.run)
+
+
+class Lane:
+    """One thread for the sync calls of one unit of work (see the module docs).
+
+    A lane made without ``host`` belongs to the thread that made it, which
+    runs the queued calls only while it waits in :meth:`wait` (as the sync
+    bridge does); calls submitted while it is not waiting are refused. A lane
+    with ``host`` takes a thread of the executor ``host()`` returns at its first
+    call and keeps it, running every call in it, until :meth:`close`.
+    """
+
+    def __init__(self, host: cabc.Callable[[], Executor] | None = None) -> None:
+        self._host = host
+        self._cond = threading.Condition(threading.Lock())
+        self._calls: collections.deque[_Call] = collections.deque()
+        #: The thread that runs this lane's calls (``None`` until a hosted lane starts).
+        self.owner: threading.Thread | None = None if host else threading.current_thread()
+        self._waiting = 0
+        self._started = False
+        self._closed = False
+
+    def try_submit(
+        self, fn: cabc.Callable[[], T], fallback: Executor | None
+    ) -> Future[T] | None:
+        """Queue ``fn()`` on this lane; ``None`` when the lane cannot run it now.
+
+        ``fallback`` runs the call instead if the lane stops before it ran.
+        """
+        with self._cond:
+            if self._closed or (self._host is None and not self._waiting):
+                return None
+            future: Future[T] = Future()
+            self._calls.append(_Call(fn, future, fallback))
+            start = self._host is not None and not self._started
+            self._started = True
+            self._cond.notify_all()
+        if start:
+            assert self._host is not None
+            try:
+                self._host().submit(self._serve)
+            except RuntimeError:  # the host pool was shut down: no thread to keep
+                with self._cond:
+                    self._closed = True
+                    stranded = list(self._calls)
+                    self._calls.clear()
+                for call in stranded:
+                    call.reroute()
+        return future
+
+    def wait(self, future: Future[T]) -> T:
+        """Run this lane's calls until ``future`` is done (by its owner thread); its result."""
+        future.add_done_callback(self._wake)
+        with self._cond:
+            self._waiting += 1
+        try:
+            self._pump(future)
+        finally:
+            stranded: list[_Call] = []
+            with self._cond:
+                self._waiting -= 1
+                if self._host is None and not self._waiting:
+                    stranded = list(self._calls)
+                    self._calls.clear()
+            for call in stranded:
+                call.reroute()
+        return future.result()
+
+    def close(self) -> None:
+        """Refuse new calls; a hosted lane's thread returns to its pool once the queue is empty."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _wake(self, _future: Future[t.Any]) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _serve(self) -> None:
+        with self._cond:
+            self.owner = threading.current_thread()
+        try:
+            self._pump(None)
+        finally:
+            with self._cond:
+                self.owner = None
+
+    def _pump(self, until: Future[t.Any] | None) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if until is not None and until.done():
+                        return
+                    if self._calls:
+                        call = self._calls.popleft()
+                        break
+                    if until is None and self._closed:
+                        return
+                    self._cond.wait()
+            call.run()
+
+
+_cv_lane: contextvars.ContextVar[Lane | None] = contextvars.ContextVar(
+    "quartlike.lane", default=None
+)
+
+_spare: ThreadPoolExecutor | None = None
+
+
+def _spare_pool() -> ThreadPoolExecutor:
+    """Runs calls stranded on a lane that stopped and named no fallback executor."""
+    global _spare
+    with _background_lock:
+        if _spare is None:
+            _spare = ThreadPoolExecutor(4, thread_name_prefix="quartlike-spare")
+        return _spare
+
+
+def current_lane() -> Lane | None:
+    """The lane of the current unit of work, if it has one."""
+    return _cv_lane.get()
 
 
 class BackgroundLoop:
@@ -152,6 +323,12 @@ def background_loop() -> BackgroundLoop:
         return _background
 
 
+def _wrap_future(future: Future[T], loop: asyncio.AbstractEventLoop) -> asyncio.Future[T]:
+    import asyncio
+
+    return asyncio.wrap_future(future, loop=loop)
+
+
 def _running_loop() -> asyncio.AbstractEventLoop:
     # asyncio is imported on first use, so that ``import quartlike`` (and the
     # sans-IO modules it pulls in) does not load it.
@@ -178,7 +355,8 @@ def run_sync_in(
     """Wrap the sync ``func`` so that awaiting a call runs it in ``executor``.
 
     The call runs under a copy of the current context. ``None`` uses the
-    loop's default executor.
+    loop's default executor. When the current unit of work has a
+    :class:`Lane` that can take the call, the call runs there instead.
     """
 
     @functools.wraps(func)
@@ -186,7 +364,12 @@ def run_sync_in(
         loop = _running_loop()
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, _call_bridged, loop, func, args, kwargs)
-        rv = await loop.run_in_executor(executor, call)
+        lane = _cv_lane.get()
+        future = lane.try_submit(call, executor) if lane is not None else None
+        if future is not None:
+            rv = await _wrap_future(future, loop)
+        else:
+            rv = await loop.run_in_executor(executor, call)
         if inspect.isawaitable(rv):
             rv = await rv
         return rv
@@ -224,14 +407,31 @@ async def iterate_sync(
     loop = _running_loop()
     ctx = contextvars.copy_context()
     iterator = iter(iterable)
+    lane = _cv_lane.get()
     # A step abandoned by a cancelled await keeps running in its thread; the
     # lock makes closing wait for it (a generator cannot be closed while it
-    # runs, and a context cannot be entered by two threads at once).
-    lock = threading.Lock()
+    # runs, and a context cannot be entered by two threads at once). On a
+    # lane, the close may come while that step waits in the sync bridge on
+    # the same thread: then the generator is left to the garbage collector.
+    lock = threading.RLock()
+    running: list[bool] = []
 
-    def locked(func: cabc.Callable[[], t.Any]) -> t.Any:
+    def locked(func: cabc.Callable[[], t.Any], closing: bool = False) -> t.Any:
         with lock:
-            return ctx.run(_call_bridged, loop, func, (), {})
+            if closing and running:
+                return None
+            running.append(True)
+            try:
+                return ctx.run(_call_bridged, loop, func, (), {})
+            finally:
+                running.pop()
+
+    def call(func: cabc.Callable[[], t.Any], closing: bool = False) -> cabc.Awaitable[t.Any]:
+        fn = functools.partial(locked, func, closing)
+        future = lane.try_submit(fn, executor) if lane is not None else None
+        if future is not None:
+            return _wrap_future(future, loop)
+        return loop.run_in_executor(executor, fn)
 
     def step() -> t.Any:
         try:
@@ -241,7 +441,7 @@ async def iterate_sync(
 
     try:
         while True:
-            item = await loop.run_in_executor(executor, locked, step)
+            item = await call(step)
             if item is _EXHAUSTED:
                 return
             yield item
@@ -249,4 +449,4 @@ async def iterate_sync(
         close = getattr(iterator, "close", None)
         if close is not None:
             # Closing runs the generator's finally blocks, which may block.
-            await loop.run_in_executor(executor, locked, close)
+            await call(close, closing=True)

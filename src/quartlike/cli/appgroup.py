@@ -42,7 +42,6 @@ def with_appcontext(f: F) -> F:
     return t.cast(F, decorator)
 
 
-
 class AppGroup(click.Group):
     """A :class:`click.Group` whose commands run in an app context by default.
 

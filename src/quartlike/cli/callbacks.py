@@ -87,7 +87,6 @@ def _invoke_in_app_context(
     return rv
 
 
-
 def _run_async_callback(f: F) -> F:
     """Make an ``async def`` callback runnable by click, without an app context."""
     if not is_async_callable(f):

@@ -35,7 +35,6 @@ class NoAppException(click.UsageError):
     """The app could not be found or loaded."""
 
 
-
 def _quart_class() -> type[Quart]:
     # Imported late: the app module creates ``app.cli`` from this module.
     from ..app import Quart

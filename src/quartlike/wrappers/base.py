@@ -22,8 +22,25 @@ if t.TYPE_CHECKING:
 
 #: Bytes a header value must not hold; RFC 9110 (5.5) lets a recipient replace them by SP.
 _BAD_HEADER_BYTES = re.compile(rb"[\r\n\x00]")
-#: Bytes outside ASCII, which the query string (percent-encoded, per ASGI) should not hold.
-_NON_ASCII = re.compile(rb"[\x80-\xff]")
+#: Bytes that a query string (percent-encoded, per ASGI) cannot hold: controls, space, non-ASCII.
+_UNSAFE_QUERY_BYTES = re.compile(rb"[\x00-\x20\x7f-\xff]")
+
+
+def _without_surrogates(text: str) -> str:
+    """Replace lone surrogates (undecodable bytes, as some servers pass them on) with U+FFFD.
+
+    werkzeug decodes a WSGI path the same way, and URLs cannot be built from
+    surrogates (``request.url`` would fail).
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
+def _percent_encode(match: re.Match[bytes]) -> bytes:
+    return b"%%%02X" % match[0][0]
 
 
 class BaseRequestWebsocket(SansIORequest):
@@ -52,11 +69,14 @@ class BaseRequestWebsocket(SansIORequest):
         self.method = method.upper()
         self.scheme = scheme
         self.root_path = root_path.rstrip("/")
+        if not path.isascii():
+            path = _without_surrogates(path)
         self.path = "/" + path.lstrip("/")
-        if not query_string.isascii():
-            # Some servers pass raw bytes on; werkzeug's parsers expect the
-            # percent-encoded form (and would fail on invalid UTF-8).
-            query_string = _NON_ASCII.sub(lambda m: b"%%%02X" % m[0][0], query_string)
+        if _UNSAFE_QUERY_BYTES.search(query_string):
+            # Some servers pass raw bytes on. werkzeug's parsers expect the
+            # percent-encoded form (invalid UTF-8 would fail them), and URLs
+            # built from the query string (redirects) must not carry controls.
+            query_string = _UNSAFE_QUERY_BYTES.sub(_percent_encode, query_string)
         self.query_string = query_string
         if isinstance(headers, Headers):
             self.__dict__["headers"] = headers

@@ -20,6 +20,7 @@ import json
 import re
 import typing as t
 from abc import ABC
+from types import EllipsisType
 from abc import abstractmethod
 
 from werkzeug.datastructures import Headers
@@ -149,8 +150,10 @@ class Response(SansIOResponse):
     json_module: t.Any = json
     #: Add ``Content-Length`` when the body's length is known.
     automatically_set_content_length = True
-    #: Seconds allowed to send a streamed body; ``None`` uses ``RESPONSE_TIMEOUT``.
-    timeout: float | None = None
+    #: Seconds allowed to send a streamed body. The default (``...``) uses the
+    #: app's ``RESPONSE_TIMEOUT``; ``None`` removes the limit for this response
+    #: (a large download, a long-lived event stream).
+    timeout: float | None | EllipsisType = ...
 
     def __init__(
         self,

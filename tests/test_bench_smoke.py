@@ -1,0 +1,76 @@
+"""Keep the benchmark harness from rotting: run ``bench/inprocess.py --quick``.
+
+Only the scenario checks are asserted (status and body of every scenario on quartlike
+and on every peer framework that is installed); the timings are never looked at.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+pytestmark = pytest.mark.slow
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
+    out = tmp_path_factory.mktemp("bench") / "inprocess.json"
+    done = _run(BENCH / "inprocess.py", "--quick", "--json", out)
+    assert done.returncode == 0, f"inprocess.py --quick failed:\n{done.stdout}\n{done.stderr}"
+    results: dict[str, t.Any] = json.loads(out.read_text())
+    return results
+
+
+def test_every_scenario_check_passes(quick_results: dict[str, t.Any]) -> None:
+    frameworks = quick_results["frameworks"]
+    assert "quartlike" in frameworks
+    for peer in ("quart", "starlette", "fastapi", "flask"):
+        if importlib.util.find_spec(peer) is not None:
+            assert peer in frameworks, f"{peer} is installed but was not benchmarked"
+    checks = quick_results["checks"]
+    scenario_names = [s["name"] for s in quick_results["scenarios"]]
+    # Every scenario ran on quartlike (the sync-view one only there).
+    assert set(scenario_names) <= set(checks)
+    for name in scenario_names:
+        assert checks[name].get("quartlike") == "ok", (name, checks[name])
+    failures = {
+        (scenario, framework): verdict
+        for scenario, by_framework in checks.items()
+        for framework, verdict in by_framework.items()
+        if verdict != "ok"
+    }
+    assert not failures
+
+
+def test_quick_run_times_every_cell(quick_results: dict[str, t.Any]) -> None:
+    results = quick_results["results"]
+    for scenario, by_framework in quick_results["checks"].items():
+        assert set(results[scenario]) == set(by_framework)
+
+
+def test_chart_renders(quick_results: dict[str, t.Any], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    source = tmp_path / "inprocess.json"
+    source.write_text(json.dumps(quick_results))
+    png = tmp_path / "performance.png"
+    done = _run(BENCH / "chart.py", source, "--out", png)
+    assert done.returncode == 0, done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -32,18 +32,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apps import MODULES  # noqa: E402
-from driver import ASGIDriver  # noqa: E402
-from driver import Request  # noqa: E402
-from driver import WSGIDriver  # noqa: E402
-from driver import driver_for  # noqa: E402
-from driver import installed  # noqa: E402
-from driver import null_app  # noqa: E402
-from driver import version_of  # noqa: E402
-from scenarios import BY_NAME  # noqa: E402
-from scenarios import SCENARIOS  # noqa: E402
-from scenarios import Scenario  # noqa: E402
-from scenarios import session_cookie  # noqa: E402
+from apps import MODULES
+from driver import ASGIDriver
+from driver import Request
+from driver import WSGIDriver
+from driver import driver_for
+from driver import installed
+from driver import null_app
+from driver import version_of
+from scenarios import BY_NAME
+from scenarios import SCENARIOS
+from scenarios import Scenario
+from scenarios import session_cookie
 
 ALL_FRAMEWORKS = list(MODULES)
 WARMUP = 200

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apps import MODULES  # noqa: E402
+from apps import MODULES
 
 HOST = "127.0.0.1"
 

@@ -20,8 +20,8 @@ import json
 import re
 import typing as t
 from abc import ABC
-from types import EllipsisType
 from abc import abstractmethod
+from types import EllipsisType
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestedRangeNotSatisfiable

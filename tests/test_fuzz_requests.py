@@ -58,6 +58,7 @@ FAILING_PATH = "/fail"
 #: Seconds one example may take before it counts as a hang.
 EXAMPLE_TIMEOUT = 10.0
 
+
 def make_app(files: Path) -> Quart:
     app = Quart(__name__, static_folder=str(files), static_url_path="/static")
     app.config.update(
@@ -324,8 +325,13 @@ def bodies(draw: st.DrawFn) -> tuple[list[bytes], bool]:
         filename = draw(st.sampled_from([b"", b'; filename="x.txt"', b"; filename=\xff"]))
         content = draw(st.binary(max_size=600))
         data = (
-            b"--xyz\r\nContent-Disposition: form-data; name=\"" + name + b'"' + filename
-            + b"\r\n\r\n" + content + b"\r\n--xyz--\r\n"
+            b'--xyz\r\nContent-Disposition: form-data; name="'
+            + name
+            + b'"'
+            + filename
+            + b"\r\n\r\n"
+            + content
+            + b"\r\n--xyz--\r\n"
         )
         data = draw(st.sampled_from([data, data[: len(data) // 2], data + b"trailing"]))
     else:

@@ -72,8 +72,12 @@ APP_SOURCE = textwrap.dedent(
                     await asyncio.sleep(0.2)
             finally:
                 (markers / "sse-closed").write_text(str(n))
+                record("sse closed")
 
-        return event_stream(generate())
+        response = event_stream(generate())
+        if request.args.get("unbounded"):
+            response.timeout = None
+        return response
 
 
     @app.route("/spawn/<kind>")
@@ -246,3 +250,39 @@ def test_sigterm_lets_an_in_flight_request_complete(app_dir: Path) -> None:
             client.join(BOUND)
         assert result == {"response": (200, "finished")}, server.output
     assert order(app_dir) == ["request started", "request finished", "after_serving"]
+
+
+def test_sigterm_ends_an_open_event_stream_after_the_graceful_timeout(app_dir: Path) -> None:
+    def launcher(port: int) -> list[str]:
+        return [*hypercorn_args(port), "--graceful-timeout", "1"]
+
+    with running(app_dir, launcher=launcher) as server:
+        streaming = threading.Event()
+        events: list[str] = []
+        outcome: list[str] = []
+
+        def listen() -> None:
+            url = f"{server.base_url}/events?unbounded=1"
+            try:
+                with httpx.stream("GET", url, timeout=BOUND) as response:
+                    for line in response.iter_lines():
+                        if line.startswith("data: "):
+                            events.append(line)
+                            streaming.set()
+                outcome.append("complete")
+            except httpx.TransportError:
+                outcome.append("cut")
+
+        client = threading.Thread(target=listen)
+        client.start()
+        try:
+            assert streaming.wait(BOUND), server.output
+            at_sigterm = len(events)
+            assert terminate(server) == 0, server.output
+        finally:
+            client.join(BOUND)
+    # The stream went on during the graceful period, then the server cancelled
+    # it: the generator's finally ran, and the app's shutdown came after.
+    assert len(events) > at_sigterm
+    assert outcome == ["cut"]
+    assert order(app_dir) == ["sse closed", "after_serving"]

@@ -199,9 +199,7 @@ def bool_arg(name: str) -> bool | None:
         return None
     if raw in ("true", "false"):
         return raw == "true"
-    raise ValidationError(
-        "Invalid query arguments.", {name: "Must be true or false."}, status=400
-    )
+    raise ValidationError("Invalid query arguments.", {name: "Must be true or false."}, status=400)
 
 
 # -- the app ------------------------------------------------------------------------------

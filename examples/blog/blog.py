@@ -59,6 +59,8 @@ from quartlike import url_for
 
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
+#: What the views return: a page, a page with a status, or a redirect.
+Page = str | tuple[str, int] | Response
 
 #: Usernames: letters, digits and ``._-``; passwords: at least this long.
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,40}")
@@ -142,9 +144,9 @@ def connect(path: str) -> cabc.Iterator[sqlite3.Connection]:
         db.close()
 
 
-def create_user(path: str, username: str, password: str) -> int | None:
-    """Add a user; ``None`` when the name is taken."""
-    hashed = generate_password_hash(password)
+def create_user(path: str, username: str, password: str, method: str = "scrypt") -> int | None:
+    """Add a user, hashing the password with ``method``; ``None`` when the name is taken."""
+    hashed = generate_password_hash(password, method)
     try:
         with connect(path) as db:
             cursor = db.execute(
@@ -281,6 +283,8 @@ def create_app(
     app.config.from_mapping(
         SECRET_KEY="dev",  # a demo value: set BLOG_SECRET_KEY (or SECRET_KEY in config.py)
         DATABASE=os.path.join(app.instance_path, "blog.sqlite"),
+        # werkzeug.security's strongest; tests may choose a cheaper one.
+        PASSWORD_HASH_METHOD="scrypt",
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("BLOG")
@@ -314,37 +318,42 @@ def create_app(
     @app.errorhandler(403)
     @app.errorhandler(404)
     async def error_page(error: HTTPException) -> tuple[str, int]:
-        page = await render_template("error.html", error=error)
+        page: str = await render_template("error.html", error=error)
         return page, error.code or 500
 
     @app.get("/")
     async def index() -> str:
         posts = await query(list_posts)
-        return await render_template("index.html", posts=posts)
+        page: str = await render_template("index.html", posts=posts)
+        return page
 
     @app.route("/register", methods=["GET", "POST"])
-    async def register() -> str | Response | tuple[str, int]:
+    async def register() -> Page:
         if request.method == "GET":
-            return await render_template("register.html")
+            page: str = await render_template("register.html")
+            return page
         form = await request.form
         username = form.get("username", "").strip()
         password = form.get("password", "")
+        method = app.config["PASSWORD_HASH_METHOD"]
         if not USERNAME_PATTERN.fullmatch(username):
             error = "Usernames have 1 to 40 letters, digits, dots, dashes or underscores."
         elif len(password) < MIN_PASSWORD:
             error = f"Passwords have at least {MIN_PASSWORD} characters."
-        elif await query(create_user, username, password) is None:
+        elif await query(create_user, username, password, method) is None:
             error = f"The username {username} is already taken."
         else:
             await flash(f"Welcome, {username}! You can log in now.", "success")
             return redirect(url_for("login"))
         await flash(error, "error")
-        return await render_template("register.html", username=username), 400
+        page = await render_template("register.html", username=username)
+        return page, 400
 
     @app.route("/login", methods=["GET", "POST"])
-    async def login() -> str | Response | tuple[str, int]:
+    async def login() -> Page:
         if request.method == "GET":
-            return await render_template("login.html", next=request.args.get("next", ""))
+            page: str = await render_template("login.html", next=request.args.get("next", ""))
+            return page
         form = await request.form
         username = form.get("username", "").strip()
         user = await query(check_login, username, form.get("password", ""))
@@ -365,9 +374,10 @@ def create_app(
 
     @app.route("/create", methods=["GET", "POST"])
     @login_required
-    async def create() -> str | Response | tuple[str, int]:
+    async def create() -> Page:
         if request.method == "GET":
-            return await render_template("post_form.html", post=None)
+            page: str = await render_template("post_form.html", post=None)
+            return page
         form = await request.form
         title, body = form.get("title", "").strip(), form.get("body", "").strip()
         errors = post_errors(title, body)
@@ -384,12 +394,13 @@ def create_app(
 
     @app.route("/<int:post_id>/edit", methods=["GET", "POST"])
     @login_required
-    async def edit(post_id: int) -> str | Response | tuple[str, int]:
+    async def edit(post_id: int) -> Page:
         post = await post_for_author(post_id)
         if request.method == "GET":
-            return await render_template(
+            page: str = await render_template(
                 "post_form.html", post=post, title=post.title, body=post.body
             )
+            return page
         form = await request.form
         title, body = form.get("title", "").strip(), form.get("body", "").strip()
         errors = post_errors(title, body)

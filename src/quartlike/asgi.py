@@ -120,9 +120,7 @@ async def send_response(
         and not body.is_buffered
     ):
         chunks = _encode(iterate_sync(app.executor, body.iterable))
-    timeout = (
-        app.config["RESPONSE_TIMEOUT"] if response.timeout is ... else response.timeout
-    )
+    timeout = app.config["RESPONSE_TIMEOUT"] if response.timeout is ... else response.timeout
     await send(start)
     await _stream(app, request, chunks, body.aclose, send, receive, timeout)
 

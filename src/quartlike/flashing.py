@@ -15,6 +15,7 @@ import typing as t
 
 from .globals import _cv_request
 from .signals import message_flashed
+from .sync import dual
 
 if t.TYPE_CHECKING:
     from .ctx import RequestContext
@@ -44,16 +45,21 @@ def _session(ctx: RequestContext, name: str) -> SessionMixin:
     return session
 
 
-async def flash(message: str, category: str = "message") -> None:
+def flash(message: str, category: str = "message") -> t.Any:
     """Store ``message`` in the session, to be shown by a later request.
 
     Sends the ``message_flashed`` signal (when it has receivers), which is why
-    this is a coroutine: ``await flash("Saved.", "success")``.
+    this is a coroutine in async code: ``await flash("Saved.", "success")``. In
+    sync code (a plain ``def`` view) it is a plain call, through the sync bridge.
 
     :param message: the text to show.
     :param category: a label for grouping or styling, such as ``"message"``
         (the default), ``"error"``, ``"info"`` or ``"warning"``; any string works.
     """
+    return dual(_flash(message, category))
+
+
+async def _flash(message: str, category: str) -> None:
     ctx = _request_ctx("flash")
     session = _session(ctx, "flash")
     # A new list, assigned back: sessions kept outside the process only see

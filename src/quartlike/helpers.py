@@ -14,6 +14,7 @@ from .globals import _cv_app
 from .globals import _cv_request
 from .globals import _cv_websocket
 from .globals import current_app
+from .sync import dual
 from .sync import is_async_callable
 
 if t.TYPE_CHECKING:
@@ -99,12 +100,17 @@ def abort(code: int | SansIOResponse, *args: t.Any, **kwargs: t.Any) -> t.NoRetu
     _wz_abort(code, *args, **kwargs)
 
 
-async def make_response(*args: t.Any) -> Response:
+def make_response(*args: t.Any) -> t.Any:
     """Turn view-style return values into a response, to change it before returning.
 
     ``await make_response()`` is an empty response; one argument is converted
-    as a view return value; several are treated as a tuple.
+    as a view return value; several are treated as a tuple. In sync code (a
+    plain ``def`` view) it returns the response itself, through the sync bridge.
     """
+    return dual(_make_response(*args))
+
+
+async def _make_response(*args: t.Any) -> Response:
     if not args:
         return current_app.response_class()
     value = args[0] if len(args) == 1 else args

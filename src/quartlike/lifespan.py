@@ -19,6 +19,9 @@ import collections.abc as cabc
 import typing as t
 
 from .signals import got_background_exception
+from .sync import _cv_lane
+from .sync import await_sync
+from .sync import on_event_loop
 
 if t.TYPE_CHECKING:
     import asyncio
@@ -39,13 +42,23 @@ class Lifespan:
     def add_background_task(
         self, func: cabc.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
     ) -> asyncio.Task[None]:
-        """Start ``func(*args, **kwargs)`` (sync or async) as a task in an app context."""
+        """Start ``func(*args, **kwargs)`` (sync or async) as a task in an app context.
+
+        Sync code (a view in the thread pool) may call this too: the task is
+        then created on the event loop through the sync bridge.
+        """
         import asyncio  # here, so that importing quartlike does not load asyncio
+
+        if not on_event_loop():
+            return await_sync(self._add_from_loop(func, *args, **kwargs))
 
         app = self.app
         call = app.ensure_async(func)
 
         async def run() -> None:
+            # The task's sync calls take any pool thread, not the lane (the
+            # thread) of the request that started it.
+            _cv_lane.set(None)
             async with app.app_context():
                 try:
                     await call(*args, **kwargs)
@@ -60,6 +73,11 @@ class Lifespan:
         self.background_tasks.add(task)
         task.add_done_callback(self.background_tasks.discard)
         return task
+
+    async def _add_from_loop(
+        self, func: cabc.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> asyncio.Task[None]:
+        return self.add_background_task(func, *args, **kwargs)
 
     async def finish_background_tasks(self, timeout: float | None) -> None:
         """Wait up to ``timeout`` seconds for the background tasks, then cancel the rest.

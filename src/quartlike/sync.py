@@ -175,9 +175,7 @@ class Lane:
         self._started = False
         self._closed = False
 
-    def try_submit(
-        self, fn: cabc.Callable[[], T], fallback: Executor | None
-    ) -> Future[T] | None:
+    def try_submit(self, fn: cabc.Callable[[], T], fallback: Executor | None) -> Future[T] | None:
         """Queue ``fn()`` on this lane; ``None`` when the lane cannot run it now.
 
         ``fallback`` runs the call instead if the lane stops before it ran.

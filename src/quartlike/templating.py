@@ -27,6 +27,8 @@ order, so the app can override a blueprint's template by name.
 from __future__ import annotations
 
 import collections.abc as cabc
+import functools
+import inspect
 import typing as t
 
 from jinja2 import BaseLoader
@@ -45,6 +47,9 @@ from .globals import session
 from .scaffold import setupmethod
 from .signals import before_render_template
 from .signals import template_rendered
+from .sync import await_sync
+from .sync import dual
+from .sync import on_event_loop
 
 if t.TYPE_CHECKING:
     from logging import Logger
@@ -390,30 +395,44 @@ async def _render(app: Quart, template: Template, context: dict[str, t.Any]) -> 
     return rv
 
 
-async def render_template(
+def render_template(
     template_name_or_list: str | Template | list[str | Template], **context: t.Any
-) -> str:
+) -> t.Any:
     """Render a template file with ``context`` and return the text.
 
     ``html = await render_template("page.html", user=user)``. The template
     also sees ``config``, ``request``, ``session``, ``g``, ``url_for``,
-    ``get_flashed_messages`` and what the context processors return.
+    ``get_flashed_messages`` and what the context processors return. In sync
+    code (a plain ``def`` view) it returns the text itself, through the sync
+    bridge: the template is rendered on the event loop.
 
     :param template_name_or_list: the template's name, or a list of names of
         which the first that exists is used.
     :param context: the variables of the template.
     """
+    return dual(_render_template(template_name_or_list, context))
+
+
+async def _render_template(
+    template_name_or_list: str | Template | list[str | Template], context: dict[str, t.Any]
+) -> str:
     app = _current_app()
     template = app.jinja_env.get_or_select_template(template_name_or_list)
     return await _render(app, template, context)
 
 
-async def render_template_string(source: str, **context: t.Any) -> str:
+def render_template_string(source: str, **context: t.Any) -> t.Any:
     """Render the template source ``source`` with ``context`` (always autoescaped).
+
+    Awaited in async code, a plain call in sync code (see :func:`render_template`).
 
     :param source: the template code.
     :param context: the variables of the template.
     """
+    return dual(_render_template_string(source, context))
+
+
+async def _render_template_string(source: str, context: dict[str, t.Any]) -> str:
     app = _current_app()
     template = app.jinja_env.from_string(source)
     return await _render(app, template, context)
@@ -465,7 +484,7 @@ async def stream_template_string(source: str, **context: t.Any) -> cabc.AsyncIte
     return _generate(app, template, context)
 
 
-async def get_template_attribute(template_name: str, attribute: str) -> t.Any:
+def get_template_attribute(template_name: str, attribute: str) -> t.Any:
     """Load a macro or variable that a template defines, to use it from Python.
 
     Macros of the async environment are coroutine functions::
@@ -473,12 +492,41 @@ async def get_template_attribute(template_name: str, attribute: str) -> t.Any:
         hello = await get_template_attribute("_macros.html", "hello")
         html = await hello("World")
 
+    In sync code both steps are plain calls, as in Flask: the macro comes
+    back wrapped so that calling it returns the text (through the sync bridge)::
+
+        hello = get_template_attribute("_macros.html", "hello")
+        html = hello("World")
+
     The template's top level runs once per call, with the environment's
     globals but no request-specific context.
 
     :param template_name: the template that defines ``attribute``.
     :param attribute: the name of the macro or variable.
     """
+    coro = _get_template_attribute(template_name, attribute)
+    if on_event_loop():
+        return coro
+    value = await_sync(coro)
+    if callable(value):
+        return _sync_callable(value)
+    return value
+
+
+async def _get_template_attribute(template_name: str, attribute: str) -> t.Any:
     template = _current_app().jinja_env.get_template(template_name)
     module = await template.make_module_async()
     return getattr(module, attribute)
+
+
+def _sync_callable(func: cabc.Callable[..., t.Any]) -> cabc.Callable[..., t.Any]:
+    """Wrap ``func`` so that a call waits for the awaitable it returns (macros)."""
+
+    @functools.wraps(func)
+    def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        rv = func(*args, **kwargs)
+        if inspect.isawaitable(rv):
+            rv = await_sync(rv)
+        return rv
+
+    return call

@@ -733,7 +733,8 @@ class StreamedResponse:
         #: The status code and headers of ``http.response.start``.
         self.status_code = 0
         self.headers = Headers()
-        #: Whether the app has sent the final body message.
+        #: Whether the body's final message has been read (by :meth:`iter_body`
+        #: or :meth:`read`): the response arrived whole.
         self.is_complete = False
         self._on_start = on_start
         self._body = body

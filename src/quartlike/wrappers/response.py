@@ -35,6 +35,8 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.urls import iri_to_uri
 
 from ..globals import _cv_app
+from ..sync import dual
+from ..sync import on_event_loop
 
 if t.TYPE_CHECKING:
     from .base import BaseRequestWebsocket
@@ -197,8 +199,18 @@ class Response(SansIOResponse):
         if self.automatically_set_content_length:
             self.headers["Content-Length"] = str(len(value))
 
-    async def get_data(self, as_text: bool = False) -> t.Any:
-        """Return the whole body, consuming a streamed body into memory first."""
+    def get_data(self, as_text: bool = False) -> t.Any:
+        """Return the whole body, consuming a streamed body into memory first.
+
+        ``await response.get_data()`` in async code; in sync code (an
+        ``after_request`` hook in the thread pool, a sync test) a plain call.
+        """
+        body = self.body
+        if isinstance(body, DataBody) and not on_event_loop():
+            return body.data.decode("utf-8", "replace") if as_text else body.data
+        return dual(self._get_data(as_text))
+
+    async def _get_data(self, as_text: bool = False) -> t.Any:
         body = self.body
         if not isinstance(body, DataBody):
             chunks = [chunk async for chunk in body]
@@ -234,13 +246,19 @@ class Response(SansIOResponse):
         """The body's length if known without consuming it."""
         return self.body.length
 
-    async def get_json(self, force: bool = False, silent: bool = False) -> t.Any:
-        """Parse the body as JSON (used mostly by tests)."""
+    def get_json(self, force: bool = False, silent: bool = False) -> t.Any:
+        """Parse the body as JSON (used mostly by tests).
+
+        Awaited in async code, a plain call in sync code (see :meth:`get_data`).
+        """
+        return dual(self._get_json(force, silent))
+
+    async def _get_json(self, force: bool = False, silent: bool = False) -> t.Any:
         if not (force or self.is_json):
             if silent:
                 return None
             raise ValueError("The response is not JSON; pass force=True to parse it anyway.")
-        data = await self.get_data()
+        data = await self._get_data()
         try:
             return self.json_module.loads(data)
         except ValueError:
@@ -253,7 +271,7 @@ class Response(SansIOResponse):
     async def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
         """Set an ``ETag`` from a hash of the body, unless one is set already."""
         if overwrite or "etag" not in self.headers:
-            data = await self.get_data()
+            data = await self._get_data()
             self.set_etag(generate_etag(data), weak)
 
     async def make_conditional(

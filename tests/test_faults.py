@@ -1,0 +1,693 @@
+"""Faults: clients that leave, code that fails, a full thread pool, files left open, SIGTERM.
+
+Covered elsewhere, and not repeated here: a disconnect in the middle of a
+streamed response (``test_streaming``: the generator is closed, teardown runs
+once); an exception raised by an async generator mid-stream
+(``test_streaming``); a failing teardown-request callback not stopping the
+others (``test_hooks``); a failing ``before_serving`` (``test_lifespan`` for
+``lifespan.startup.failed`` and its message, ``test_servers`` for Hypercorn,
+uvicorn and ``app.run`` exiting non-zero); SIGTERM with one async request in
+flight (``test_shutdown_e2e``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc as cabc
+import contextlib
+import gc
+import logging
+import os
+import signal
+import sys
+import textwrap
+import threading
+import time
+import typing as t
+import warnings
+from pathlib import Path
+
+import httpx
+import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
+
+from quartlike import Quart
+from quartlike import request
+from quartlike.files import FileBody
+from quartlike.globals import _cv_app
+from quartlike.globals import _cv_request
+from quartlike.wrappers.request import ClientDisconnected
+
+from .test_servers import Server
+from .test_servers import free_port
+from .test_servers import server_env
+
+if t.TYPE_CHECKING:
+    from quartlike.typing import HTTPScope
+    from quartlike.typing import Message
+
+#: Seconds any single exchange may take before the test calls it a hang.
+BOUND = 10.0
+
+needs_proc_fd = pytest.mark.skipif(
+    not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc/self/fd"
+)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def make_app(**config: t.Any) -> Quart:
+    app = Quart(__name__)
+    app.config.update(PROPAGATE_EXCEPTIONS=False)
+    app.config.update(config)
+    return app
+
+
+def http_scope(
+    path: str = "/", *, method: str = "POST", headers: cabc.Iterable[tuple[bytes, bytes]] = ()
+) -> HTTPScope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"example.com"), *headers],
+        "client": ("198.51.100.4", 50123),
+        "server": ("example.com", 80),
+    }
+
+
+def body(data: bytes, more: bool = False) -> Message:
+    return {"type": "http.request", "body": data, "more_body": more}
+
+
+class Exchange:
+    """One raw ASGI request: scripted messages in (with an optional delay before
+    each), recorded messages out. After the script, ``receive`` reports a
+    disconnect at once (``then="disconnect"``) or once the response is complete
+    (``then="end"``).
+    """
+
+    def __init__(self, *messages: Message, then: str = "end", delay: float = 0.0) -> None:
+        self.incoming = list(messages)
+        self.then = then
+        self.delay = delay
+        self.sent: list[Message] = []
+        self._finished = asyncio.Event()
+
+    async def receive(self) -> Message:
+        if self.incoming:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            return self.incoming.pop(0)
+        if self.then == "end":
+            await self._finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self._finished.set()
+
+    async def run(self, app: Quart, scope: HTTPScope) -> Exchange:
+        async with asyncio.timeout(BOUND):
+            await app(scope, self.receive, self.send)
+        assert _cv_app.get(None) is None and _cv_request.get(None) is None
+        return self
+
+    @property
+    def status(self) -> int:
+        starts = [m for m in self.sent if m["type"] == "http.response.start"]
+        assert len(starts) == 1, self.sent
+        return int(starts[0]["status"])
+
+    @property
+    def complete(self) -> bool:
+        return any(
+            m["type"] == "http.response.body" and not m.get("more_body", False) for m in self.sent
+        )
+
+
+BOUNDARY = b"fault-boundary"
+MULTIPART_TYPE = b"multipart/form-data; boundary=" + BOUNDARY
+
+
+def multipart(*parts: tuple[str, bytes, str | None]) -> bytes:
+    """A multipart body of ``(name, content, filename or None)`` parts."""
+    out = b""
+    for name, content, filename in parts:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        out += b"--" + BOUNDARY + f"\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        out += content + b"\r\n"
+    return out + b"--" + BOUNDARY + b"--\r\n"
+
+
+# =============================================================================================
+# The client leaves while the body is being read
+# =============================================================================================
+#
+# Decision: a client that disconnects mid-body is the client's doing, not an
+# error of the app. The read raises ClientDisconnected (a BadRequest, 400);
+# unless the view handles it, it becomes a 400 answer (which the server drops,
+# the client being gone), teardown runs once with no error, and nothing is
+# logged at ERROR, testing or not.
+
+
+async def read_data() -> int:
+    return len(await request.get_data())
+
+
+async def read_stream() -> int:
+    return sum([len(chunk) async for chunk in request.stream()])
+
+
+async def read_form() -> int:
+    return len(await request.form)
+
+
+async def read_files() -> int:
+    return len(await request.files)
+
+
+async def read_json() -> int:
+    return len(await request.get_json(force=True))
+
+
+def read_data_sync() -> int:
+    return len(request.get_data())  # the sync bridge, from a pool thread
+
+
+DISCONNECT_READERS: dict[str, tuple[cabc.Callable[[], t.Any], bytes, bytes]] = {
+    # name: (reader, content type, the first chunk the client sends before leaving)
+    "get_data": (read_data, b"application/octet-stream", b"x" * 100),
+    "stream": (read_stream, b"application/octet-stream", b"x" * 100),
+    "urlencoded-form": (read_form, b"application/x-www-form-urlencoded", b"a=1&b="),
+    "multipart-spooled-file": (
+        read_files,
+        MULTIPART_TYPE,
+        multipart(("f", b"u" * 5000, "big.bin"))[:-40],
+    ),
+    "json": (read_json, b"application/json", b'{"a": [1, 2, '),
+    "sync-view-get_data": (read_data_sync, b"application/octet-stream", b"x" * 100),
+}
+
+
+@needs_proc_fd
+@pytest.mark.parametrize("testing", [False, True], ids=["production", "testing"])
+@pytest.mark.parametrize("name", DISCONNECT_READERS)
+async def test_client_disconnect_mid_body(
+    name: str, testing: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader, content_type, first = DISCONNECT_READERS[name]
+    app = make_app(TESTING=testing, PROPAGATE_EXCEPTIONS=None, FORM_SPOOL_THRESHOLD=1024)
+    seen: list[BaseException] = []
+    teardowns: list[BaseException | None] = []
+
+    def view() -> str:
+        try:
+            return str(reader())
+        except BaseException as e:
+            seen.append(e)
+            raise
+
+    async def async_view() -> str:
+        try:
+            return str(await reader())
+        except BaseException as e:
+            seen.append(e)
+            raise
+
+    is_sync = not asyncio.iscoroutinefunction(reader)
+    app.add_url_rule("/", "index", view if is_sync else async_view, methods=["POST"])
+
+    @app.teardown_request
+    async def teardown(exc: BaseException | None) -> None:
+        teardowns.append(exc)
+
+    before = open_fds()
+    headers = [(b"content-type", content_type), (b"content-length", b"100000")]
+    with caplog.at_level(logging.DEBUG):
+        exchange = await Exchange(body(first, True), then="disconnect").run(
+            app, http_scope(headers=headers)
+        )
+    assert len(seen) == 1 and isinstance(seen[0], ClientDisconnected)
+    assert isinstance(seen[0], BadRequest) and seen[0].code == 400
+    assert exchange.status == 400
+    assert teardowns == [None]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert open_fds() == before  # a file spooled before the client left is closed
+
+
+# =============================================================================================
+# Exceptions in response generators
+# =============================================================================================
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_generator_error_is_logged_and_ends_the_connection(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+    events: list[str] = []
+    error = ValueError(f"{kind} generator broke")
+
+    def sync_body() -> cabc.Iterator[bytes]:
+        try:
+            yield b"first"
+            raise error
+        finally:
+            events.append("generator closed")
+
+    async def async_body() -> cabc.AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            raise error
+        finally:
+            events.append("generator closed")
+
+    @app.get("/")
+    async def index() -> t.Any:
+        return sync_body() if kind == "sync" else async_body()
+
+    @app.teardown_request
+    async def teardown(exc: BaseException | None) -> None:
+        events.append(f"teardown {exc!r}")
+
+    exchange = Exchange()
+    with caplog.at_level(logging.ERROR), pytest.raises(ValueError, match="generator broke"):
+        # The error reaches the server, which drops the connection.
+        await exchange.run(app, http_scope(method="GET"))
+    assert _cv_app.get(None) is None and _cv_request.get(None) is None
+    assert exchange.status == 200
+    assert [m.get("body") for m in exchange.sent[1:]] == [b"first"]
+    assert not exchange.complete  # no final body message: the client sees a cut response
+    assert events == ["generator closed", f"teardown {error!r}"]
+    logged = [r for r in caplog.records if r.name == app.logger.name]
+    assert len(logged) == 1
+    assert logged[0].exc_info is not None and logged[0].exc_info[1] is error
+
+
+# =============================================================================================
+# Teardown callbacks that fail: every one still runs, the contexts are popped
+# =============================================================================================
+
+
+@pytest.mark.parametrize("ending", ["ok", "view-error", "client-left"])
+async def test_failing_teardowns_of_both_kinds_all_run(
+    ending: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+    calls: list[str] = []
+
+    @app.post("/")
+    async def index() -> str:
+        if ending == "view-error":
+            raise LookupError("the view broke")
+        return str(len(await request.get_data()))
+
+    for n in range(3):
+
+        def request_teardown(exc: BaseException | None, n: int = n) -> None:
+            calls.append(f"request {n}")
+            if n != 1:
+                raise RuntimeError(f"request teardown {n}")
+
+        async def app_teardown(exc: BaseException | None, n: int = n) -> None:
+            calls.append(f"app {n}")
+            if n != 1:
+                raise RuntimeError(f"app teardown {n}")
+
+        app.teardown_request(request_teardown)
+        app.teardown_appcontext(app_teardown)
+
+    then = "disconnect" if ending == "client-left" else "end"
+    messages = [body(b"data", then == "disconnect")]
+    with caplog.at_level(logging.ERROR):
+        exchange = await Exchange(*messages, then=then).run(app, http_scope())
+    assert exchange.status == {"ok": 200, "view-error": 500, "client-left": 400}[ending]
+    # Innermost-last registered first, request callbacks before app-context ones.
+    assert calls == ["request 2", "request 1", "request 0", "app 2", "app 1", "app 0"]
+    failures = [
+        str(r.exc_info[1])
+        for r in caplog.records
+        if r.exc_info is not None and isinstance(r.exc_info[1], RuntimeError)
+    ]
+    assert sorted(failures) == [
+        "app teardown 0",
+        "app teardown 2",
+        "request teardown 0",
+        "request teardown 2",
+    ]
+
+
+# =============================================================================================
+# A full sync pool: sync views waiting on the sync bridge never deadlock
+# =============================================================================================
+
+CONCURRENT = 20
+
+
+async def test_full_sync_pool_with_bridged_body_reads_completes() -> None:
+    app = make_app(SYNC_WORKERS=2)
+    lock = threading.Lock()
+    running = 0
+    most = 0
+
+    @app.post("/")
+    def index() -> str:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            # The worker waits on the loop, which has to receive the dripping body.
+            return str(len(request.get_data()))
+        finally:
+            with lock:
+                running -= 1
+
+    def exchange(n: int) -> Exchange:
+        chunks = [b"%03d" % n, b"-" * 100, b"end"]
+        messages = [body(c, True) for c in chunks[:-1]] + [body(chunks[-1])]
+        return Exchange(*messages, delay=0.01)
+
+    exchanges = [exchange(n) for n in range(CONCURRENT)]
+    started = time.monotonic()
+    async with asyncio.timeout(BOUND):
+        await asyncio.gather(*(e.run(app, http_scope()) for e in exchanges))
+    elapsed = time.monotonic() - started
+    assert [(e.status, e.sent[-1]["body"]) for e in exchanges] == [(200, b"106")] * CONCURRENT
+    assert most == 2  # the pool was full the whole time
+    assert elapsed < 5, elapsed
+    app.executor.shutdown(wait=True)
+
+
+@needs_proc_fd
+async def test_full_sync_pool_with_spooled_uploads_completes() -> None:
+    # Spooling writes in the loop's default executor, not the app's pool: a pool
+    # full of views waiting for their uploads cannot starve the writes.
+    app = make_app(SYNC_WORKERS=2, FORM_SPOOL_THRESHOLD=256)
+
+    @app.post("/")
+    def index() -> str:
+        upload = request.files["f"]
+        return str(len(upload.read()))
+
+    data = multipart(("f", b"z" * 4096, "z.bin"))
+    before = open_fds()
+    exchanges = [
+        Exchange(body(data[:1000], True), body(data[1000:]), delay=0.01) for _ in range(CONCURRENT)
+    ]
+    async with asyncio.timeout(BOUND):
+        await asyncio.gather(
+            *(
+                e.run(app, http_scope(headers=[(b"content-type", MULTIPART_TYPE)]))
+                for e in exchanges
+            )
+        )
+    assert [(e.status, e.sent[-1]["body"]) for e in exchanges] == [(200, b"4096")] * CONCURRENT
+    assert open_fds() == before
+    app.executor.shutdown(wait=True)
+
+
+# =============================================================================================
+# Spooled uploads: their temporary files are closed when the request ends
+# =============================================================================================
+
+
+def upload_app(ending: str, kept: list[FileStorage]) -> Quart:
+    app = make_app(FORM_SPOOL_THRESHOLD=512, MAX_FORM_PARTS=3)
+
+    @app.post("/")
+    async def index() -> t.Any:
+        files = await request.files
+        kept.extend(files.values())
+        if ending == "view-error":
+            raise RuntimeError("after the upload was parsed")
+        if ending == "streamed":
+
+            async def chunks() -> cabc.AsyncIterator[bytes]:
+                for upload in files.values():
+                    yield upload.read()
+
+            return chunks()
+        return str(sum(len(upload.read()) for upload in files.values()))
+
+    return app
+
+
+UPLOAD_ENDINGS: dict[str, tuple[list[bytes], str, int]] = {
+    # name: (body chunks, then, status)
+    "ok": ([multipart(("a", b"A" * 4000, "a"), ("b", b"B" * 3000, "b"))], "end", 200),
+    "view-error": ([multipart(("a", b"A" * 4000, "a"))], "end", 500),
+    "streamed": ([multipart(("a", b"A" * 4000, "a"))], "end", 200),
+    "client-left": (
+        [multipart(("a", b"A" * 4000, "a"), ("b", b"B" * 9, "b"))[:-60]],
+        "disconnect",
+        400,
+    ),
+    "too-many-parts": (
+        [multipart(*[(f"f{i}", b"F" * 2000, f"f{i}") for i in range(4)])],
+        "end",
+        413,
+    ),
+}
+
+
+@needs_proc_fd
+@pytest.mark.parametrize("ending", UPLOAD_ENDINGS)
+async def test_spooled_upload_files_are_closed_when_the_request_ends(ending: str) -> None:
+    chunks, then, status = UPLOAD_ENDINGS[ending]
+    kept: list[FileStorage] = []
+    app = upload_app(ending, kept)
+    before = open_fds()
+    messages = [body(c, True) for c in chunks[:-1]] + [body(chunks[-1], then == "disconnect")]
+    with caplog_disabled():
+        exchange = await Exchange(*messages, then=then).run(
+            app, http_scope(headers=[(b"content-type", MULTIPART_TYPE)])
+        )
+    assert exchange.status == status
+    assert open_fds() == before
+    if status in (200, 500):
+        assert kept and all(upload.stream.closed for upload in kept)
+        assert any(not hasattr(upload.stream, "getvalue") for upload in kept)  # really spooled
+
+
+@contextlib.contextmanager
+def caplog_disabled() -> cabc.Iterator[None]:
+    """Keep the deliberate 500 of one case out of the test output."""
+    logger = logging.getLogger(__name__)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@needs_proc_fd
+async def test_file_body_cancelled_while_opening_closes_the_file(tmp_path: Path) -> None:
+    # A client leaving just as a file response starts cancels the open, which
+    # runs on in its worker thread: the file it opens must still be closed.
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"d" * 1000)
+    before = open_fds()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(20):
+            iterator = aiter(FileBody(path, 1000))
+            task = asyncio.create_task(anext(iterator))  # type: ignore[arg-type]
+            await asyncio.sleep(0)  # the open has been handed to a thread
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await iterator.aclose()  # type: ignore[attr-defined]
+        deadline = time.monotonic() + BOUND
+        while open_fds() != before and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        gc.collect()
+    assert open_fds() == before
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+# =============================================================================================
+# SIGTERM over real Hypercorn, with requests of every kind in flight
+# =============================================================================================
+
+APP_MODULE = "ql_faults_app"
+APP_SOURCE = textwrap.dedent(
+    '''
+    """The app the fault tests serve (written by tests/test_faults.py)."""
+
+    from __future__ import annotations
+
+    import asyncio
+    import os
+    import time
+    from pathlib import Path
+
+    from quartlike import Quart
+    from quartlike import request
+
+    app = Quart(__name__)
+    markers = Path(os.environ["QL_MARKER_DIR"])
+
+
+    def record(event: str) -> None:
+        with open(markers / "order", "a") as f:
+            f.write(event + "\\n")
+
+
+    @app.route("/")
+    async def index() -> str:
+        return "ready"
+
+
+    @app.route("/async")
+    async def slow_async() -> str:
+        record("async started")
+        await asyncio.sleep(1.5)
+        return "async done"
+
+
+    @app.route("/sync")
+    def slow_sync() -> str:
+        record("sync started")
+        time.sleep(1.5)
+        return "sync done"
+
+
+    @app.route("/upload", methods=["POST"])
+    async def upload() -> str:
+        record("upload started")
+        return f"upload {len(await request.get_data())}"
+
+
+    @app.route("/broken")
+    async def broken() -> object:
+        async def chunks():
+            yield b"partial"
+            raise RuntimeError("broken mid-stream")
+
+        return chunks()
+
+
+    @app.after_serving
+    async def after() -> None:
+        record("after_serving")
+    '''
+)
+
+
+@pytest.fixture
+def faults_dir(tmp_path: Path) -> Path:
+    (tmp_path / f"{APP_MODULE}.py").write_text(APP_SOURCE)
+    (tmp_path / "markers").mkdir()
+    return tmp_path
+
+
+@contextlib.contextmanager
+def hypercorn(app_dir: Path, graceful_timeout: float) -> cabc.Iterator[Server]:
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "hypercorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        str(graceful_timeout),
+        f"{APP_MODULE}:app",
+    ]
+    server = Server(args, app_dir, port, server_env(app_dir))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.close()
+
+
+def recorded(app_dir: Path) -> list[str]:
+    path = app_dir / "markers" / "order"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.mark.slow
+def test_sigterm_lets_every_kind_of_in_flight_request_complete(faults_dir: Path) -> None:
+    uploaded = 200_000
+    with hypercorn(faults_dir, graceful_timeout=8) as server:
+        results: dict[str, object] = {}
+        upload_paused = threading.Event()
+        resume_upload = threading.Event()
+
+        def upload_body() -> cabc.Iterator[bytes]:
+            yield b"u" * (uploaded // 2)
+            upload_paused.set()
+            resume_upload.wait(BOUND)  # the rest is sent after SIGTERM
+            yield b"u" * (uploaded // 2)
+
+        def call(name: str) -> None:
+            url = f"{server.base_url}/{name}"
+            try:
+                if name == "upload":
+                    response = httpx.post(url, content=upload_body(), timeout=BOUND)
+                else:
+                    response = httpx.get(url, timeout=BOUND)
+                results[name] = (response.status_code, response.text)
+            except Exception as e:  # reported by the assertion below
+                results[name] = e
+
+        clients = [threading.Thread(target=call, args=(n,)) for n in ("async", "sync", "upload")]
+        for client in clients:
+            client.start()
+        deadline = time.monotonic() + BOUND
+        while not (
+            upload_paused.is_set()
+            and {"async started", "sync started", "upload started"} <= set(recorded(faults_dir))
+        ):
+            assert time.monotonic() < deadline, server.output
+            time.sleep(0.02)
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        time.sleep(0.3)
+        resume_upload.set()
+        try:
+            exit_code = server.wait_exit(BOUND)
+        finally:
+            for client in clients:
+                client.join(BOUND)
+        took = time.monotonic() - signalled
+    assert results == {
+        "async": (200, "async done"),
+        "sync": (200, "sync done"),
+        "upload": (200, f"upload {uploaded}"),
+    }, server.output
+    assert exit_code == 0, server.output
+    assert took < 8  # well within the graceful timeout
+    assert recorded(faults_dir)[-1] == "after_serving"
+
+
+@pytest.mark.slow
+def test_generator_error_cuts_the_response_and_the_server_keeps_serving(
+    faults_dir: Path,
+) -> None:
+    with hypercorn(faults_dir, graceful_timeout=2) as server:
+        received: list[bytes] = []
+        with pytest.raises(httpx.RemoteProtocolError):
+            with httpx.stream("GET", f"{server.base_url}/broken", timeout=BOUND) as response:
+                assert response.status_code == 200
+                for chunk in response.iter_raw():
+                    received.append(chunk)
+        assert b"".join(received) == b"partial"
+        assert httpx.get(f"{server.base_url}/", timeout=BOUND).text == "ready"
+    assert "broken mid-stream" in server.output  # logged by the app

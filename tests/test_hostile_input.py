@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc as cabc
 import contextvars
+import json
 import logging
 import time
 import tracemalloc
@@ -68,7 +69,7 @@ def http_scope(
         "method": method,
         "scheme": "http",
         "path": path,
-        "raw_path": path.encode("utf-8", "surrogateescape"),
+        "raw_path": path.encode("utf-8", "surrogatepass"),
         "query_string": query_string,
         "root_path": "",
         "headers": raw_headers,
@@ -1004,3 +1005,27 @@ async def test_no_context_is_left_pushed(name: str) -> None:
     assert context.get(_cv_app, None) is None
     assert context.get(_cv_request, None) is None
     assert len([e for e in events if e.startswith("teardown")]) == 1, events
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/x\udcff", "x\ufffd"),  # an undecodable byte, escaped by the server
+        ("/caf\udcc3\udca9", "caf\u00e9"),  # escaped bytes that are valid UTF-8 after all
+        ("/x\ud800y", "x\ufffd\ufffd\ufffdy"),  # a lone surrogate
+    ],
+    ids=["escaped-byte", "escaped-utf8", "lone-surrogate"],
+)
+async def test_undecodable_path_bytes_become_replacement_characters(path: str, name: str) -> None:
+    # As werkzeug decodes a WSGI path: URLs can then be built from the path.
+    app = make_app()
+
+    @app.get("/<name>")
+    async def named(name: str) -> dict[str, str]:
+        return {"name": name, "url": request.url}
+
+    exchange = await Exchange().run(app, http_scope(path, method="GET"))
+    assert exchange.status == 200
+    shown = json.loads(exchange.body)
+    assert shown["name"] == name
+    assert shown["url"] == f"http://example.com/{name}"  # an IRI, as werkzeug shows it

@@ -107,8 +107,7 @@ def await_sync(awaitable: cabc.Awaitable[T]) -> T:
     if lane is None or lane.owner is not me:
         lane = Lane()
         context.run(_cv_lane.set, lane)
-    future = context.run(asyncio.run_coroutine_threadsafe, coro, loop)
-    return lane.wait(future)
+    return lane.wait(functools.partial(context.run, asyncio.run_coroutine_threadsafe, coro, loop))
 
 
 async def _await(awaitable: cabc.Awaitable[T]) -> T:
@@ -201,12 +200,15 @@ class Lane:
                     call.reroute()
         return future
 
-    def wait(self, future: Future[T]) -> T:
-        """Run this lane's calls until ``future`` is done (by its owner thread); its result."""
-        future.add_done_callback(self._wake)
+    def wait(self, start: cabc.Callable[[], Future[T]]) -> T:
+        """Call ``start()`` and run this lane's calls until the future it returns is
+        done; return its result. Only the lane's owner thread may wait.
+        """
         with self._cond:
-            self._waiting += 1
+            self._waiting += 1  # before starting: the work may submit calls at once
         try:
+            future = start()
+            future.add_done_callback(self._wake)
             self._pump(future)
         finally:
             stranded: list[_Call] = []

@@ -76,15 +76,24 @@ def _invoke_in_app_context(
         rv = context.run(click_ctx.invoke, f, *args, **kwargs)
     except BaseException as e:
         if app_ctx is not None:
-            _run_coroutine(app_ctx.pop(e), context)
+            _pop(app_ctx, e, context)
         raise
     if inspect.isawaitable(rv):
         # An async callback (or a sync wrapper around one): run it, then pop
         # the app context, on the same loop.
         return _run_coroutine(_finish(rv, app_ctx), context)
     if app_ctx is not None:
-        _run_coroutine(app_ctx.pop(None), context)
+        _pop(app_ctx, None, context)
     return rv
+
+
+def _pop(app_ctx: t.Any, error: BaseException | None, context: contextvars.Context) -> None:
+    # Off the loop the app context pops at once, its sync teardown callbacks
+    # running in this thread (where a sync command opened what they close);
+    # on a loop's thread pop() returns the coroutine to run.
+    rv = context.run(app_ctx.pop, error)
+    if rv is not None:
+        _run_coroutine(rv, context)
 
 
 def _run_async_callback(f: F) -> F:

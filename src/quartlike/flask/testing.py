@@ -17,7 +17,6 @@ import collections.abc as cabc
 import contextlib
 import contextvars
 import datetime
-import functools
 import importlib.metadata
 import typing as t
 from types import TracebackType
@@ -105,17 +104,24 @@ class TestResponse(Response):
         self.close()
 
 
-@functools.cache
+_test_response_classes: dict[type[Response], type[TestResponse]] = {}
+
+
 def _test_response_class(response_class: type[Response]) -> type[TestResponse]:
     if issubclass(response_class, TestResponse):
         return response_class
-    return type("TestResponse", (TestResponse, response_class), {"__module__": __name__})
+    cls = _test_response_classes.get(response_class)
+    if cls is None:
+        cls = type("TestResponse", (TestResponse, response_class), {"__module__": __name__})
+        _test_response_classes[response_class] = cls
+    return cls
 
 
 def _as_test_response(response: t.Any) -> TestResponse:
     # The core client made an instance of the app's response class; give it
     # the test extras without copying it (the classes share their layout).
-    response.__class__ = _test_response_class(type(response))
+    response_class: type[Response] = type(response)
+    response.__class__ = _test_response_class(response_class)
     response.request = None
     return t.cast(TestResponse, response)
 

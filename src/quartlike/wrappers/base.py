@@ -12,10 +12,13 @@ import typing as t
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.http import parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
+from werkzeug.sansio.utils import get_host
 from werkzeug.utils import cached_property
 
 if t.TYPE_CHECKING:
+    from werkzeug.datastructures import ImmutableMultiDict
     from werkzeug.routing import Rule
 
     from ..typing import ConnectionScope
@@ -35,7 +38,11 @@ def _without_surrogates(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        try:
+            raw = text.encode("utf-8", "surrogateescape")  # the bytes a server escaped
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "replace")
     return text
 
 
@@ -99,6 +106,37 @@ class BaseRequestWebsocket(SansIORequest):
             # Title-cased, as WSGI (and so Flask) presents header names.
             headers.add(name.decode("latin-1").title(), value.decode("latin-1"))
         return headers
+
+    def _header_values(self, name: bytes) -> list[str]:
+        """The values of one header (lower-case ``name``), without decoding them all.
+
+        ``host`` and ``cookies`` are needed by most requests; this spares them
+        building the full :attr:`headers` object.
+        """
+        built = self.__dict__.get("headers")
+        if built is not None:
+            return t.cast("list[str]", built.getlist(name.decode("latin-1")))
+        return [
+            _BAD_HEADER_BYTES.sub(b" ", value).decode("latin-1")
+            for key, value in self._raw_headers
+            if key == name
+        ]
+
+    @cached_property
+    def host(self) -> str:
+        """The host the request was made to (port included if non-standard).
+
+        Validated against :attr:`trusted_hosts`: a 400 ``SecurityError`` otherwise.
+        """
+        values = self._header_values(b"host")
+        return get_host(self.scheme, values[0] if values else None, self.server, self.trusted_hosts)
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """The cookies the request carries, parsed from its ``Cookie`` headers."""
+        return parse_cookie(  # type: ignore[return-value]
+            ";".join(self._header_values(b"cookie")), cls=self.dict_storage_class
+        )
 
     @property
     def endpoint(self) -> str | None:

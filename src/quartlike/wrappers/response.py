@@ -47,8 +47,8 @@ __all__ = ["DataBody", "IterableBody", "Response", "ResponseBody"]
 
 #: An RFC 9110 token: what a header name may contain.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-#: What a header value must never contain (it would end the header line).
-_BAD_HEADER_VALUE = re.compile(r"[\r\n\x00]")
+#: Header names already checked against ``_HEADER_NAME`` (bounded).
+_VALID_NAMES: set[str] = set()
 
 
 class ResponseBody(ABC):
@@ -357,29 +357,44 @@ class Response(SansIOResponse):
 
         ``Location`` and ``Content-Location`` are made ASCII-safe, 1xx/204
         responses drop ``Content-Length``, 304 drops entity headers, and a known
-        body length is filled in.
+        body length is filled in. Every name and value is checked, so nothing
+        set by a view can inject a header. One pass over the headers: this runs
+        for every response.
         """
-        headers = self.headers
         status = self.status_code
-        if "location" in headers:
-            headers["Location"] = iri_to_uri(headers["Location"])
-        if "content-location" in headers:
-            headers["Content-Location"] = iri_to_uri(headers["Content-Location"])
-        if 100 <= status < 200 or status == 204:
-            headers.remove("Content-Length")
-        elif status == 304:
+        headers = self.headers
+        if status == 304:
             remove_entity_headers(headers)
-        elif self.automatically_set_content_length and "content-length" not in headers:
-            length = self.body.length
-            if length is not None:
-                headers["Content-Length"] = str(length)
+        drop_length = 100 <= status < 200 or status == 204
+        has_length = False
         rv = []
         for key, value in headers.items():
-            # Header values set through ``Headers`` are checked for newlines,
-            # names are not: check both here so nothing can inject a header.
-            if _HEADER_NAME.fullmatch(key) is None or _BAD_HEADER_VALUE.search(value):
+            lower = key.lower()
+            if lower == "content-length":
+                if drop_length:
+                    continue
+                has_length = True
+            elif lower == "location" or lower == "content-location":
+                value = iri_to_uri(value)
+            if key not in _VALID_NAMES:
+                # Values set through ``Headers`` are checked for newlines, names
+                # are not: check both here.
+                if _HEADER_NAME.fullmatch(key) is None:
+                    raise ValueError(f"Invalid response header name {key!r}.")
+                if len(_VALID_NAMES) < 1024:
+                    _VALID_NAMES.add(key)
+            if "\r" in value or "\n" in value or "\x00" in value:
                 raise ValueError(f"Invalid response header {key!r}: {value!r}.")
-            rv.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+            rv.append((lower.encode("latin-1"), value.encode("latin-1")))
+        if (
+            not has_length
+            and not drop_length
+            and status != 304
+            and self.automatically_set_content_length
+        ):
+            length = self.body.length
+            if length is not None:
+                rv.append((b"content-length", str(length).encode("latin-1")))
         return rv
 
     @property

@@ -190,10 +190,14 @@ def render_tables(data: dict[str, t.Any]) -> str:
             row = medians.get(s["name"], {})
             cells = "".join(f"{_fmt_ratio(ratio(row, c[1], c[2])):>21}" for c in columns)
             lines.append(s["label"].ljust(width) + cells)
-    sync = medians.get("plaintext_sync", {}).get("quartlike")
-    async_ = medians.get("plaintext", {}).get("quartlike")
-    if sync is not None and async_ is not None:
-        lines += ["", f"quartlike sync view / async view (GET /): {sync / async_:.2f}"]
+    sync_ratios = [
+        f"{f} {row_sync[f] / medians['plaintext'][f]:.2f}"
+        for row_sync in [medians.get("plaintext_sync", {})]
+        for f in frameworks
+        if f in row_sync and f in medians.get("plaintext", {})
+    ]
+    if sync_ratios:
+        lines += ["", "sync view / async view (GET /): " + ", ".join(sync_ratios)]
     return "\n".join(lines)
 
 
@@ -227,7 +231,20 @@ def main(argv: list[str] | None = None) -> int:
         " process's CPU time, steadier on a busy machine",
     )
     parser.add_argument("--json", type=Path, help="also save the results as JSON here")
+    parser.add_argument(
+        "--show", type=Path, metavar="JSON", help="print the tables of a saved run; run nothing"
+    )
     args = parser.parse_args(argv)
+    if args.show:
+        data = json.loads(args.show.read_text())
+        data["clock"] = args.clock
+        for cells in data["results"].values():
+            for cell in cells.values():
+                cell["median_us"] = cell[f"median_{args.clock}_us"]
+        if args.clock == "cpu":
+            data["harness_us"] = data.get("harness_cpu_us", data["harness_us"])
+        print(render_tables(data))
+        return 0
     if args.quick:
         args.requests, args.rounds, args.runs = 20, 1, 1
 
@@ -295,6 +312,8 @@ async def _main(args: argparse.Namespace, frameworks: list[str], scenarios: list
     index = 0 if args.clock == "wall" else 1
     data["clock"] = args.clock
     data["harness_us"] = statistics.median(x[index] for x in null_samples)
+    data["harness_wall_us"] = statistics.median(x[0] for x in null_samples)
+    data["harness_cpu_us"] = statistics.median(x[1] for x in null_samples)
     data["results"] = {
         s: {
             f: {

@@ -47,7 +47,7 @@ def test_every_scenario_check_passes(quick_results: dict[str, t.Any]) -> None:
             assert peer in frameworks, f"{peer} is installed but was not benchmarked"
     checks = quick_results["checks"]
     scenario_names = [s["name"] for s in quick_results["scenarios"]]
-    # Every scenario ran on quartlike (the sync-view one only there).
+    # Every scenario ran on quartlike.
     assert set(scenario_names) <= set(checks)
     for name in scenario_names:
         assert checks[name].get("quartlike") == "ok", (name, checks[name])

@@ -561,6 +561,11 @@ APP_SOURCE = textwrap.dedent(
         return f"upload {len(await request.get_data())}"
 
 
+    @app.route("/form", methods=["POST"])
+    async def form() -> str:
+        return str(len(await request.form))
+
+
     @app.route("/broken")
     async def broken() -> object:
         async def chunks():
@@ -682,3 +687,24 @@ def test_generator_error_cuts_the_response_and_the_server_keeps_serving(
         assert b"".join(received) == b"partial"
         assert httpx.get(f"{server.base_url}/", timeout=BOUND).text == "ready"
     assert "broken mid-stream" in server.output  # logged by the app
+
+
+@pytest.mark.slow
+def test_the_request_after_a_refused_body_is_not_lost(faults_dir: Path) -> None:
+    # The app answers 413 after the first chunk of a 2 MB form of "&" and
+    # Hypercorn then closes the connection, the rest of the body unread. The
+    # client was told "connection: close", so its next request goes on a new
+    # connection instead of being lost with the old one (about half of them
+    # were, before the header was sent).
+    refused = b"&" * (2 * 1024 * 1024)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    with (
+        hypercorn(faults_dir, graceful_timeout=2) as server,
+        httpx.Client(base_url=server.base_url, timeout=BOUND) as client,
+    ):
+        outcomes = []
+        for _ in range(30):
+            response = client.post("/form", content=refused, headers=headers)
+            outcomes.append((response.status_code, response.headers.get("connection")))
+            outcomes.append((client.get("/").status_code, None))
+    assert outcomes == [(413, "close"), (200, None)] * 30

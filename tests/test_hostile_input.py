@@ -293,6 +293,80 @@ async def test_body_exactly_at_the_limit_is_read(name: str, declared: bool) -> N
     assert seen == [reader.size_seen(LIMIT)]
 
 
+CLOSE_CASES: dict[str, tuple[str, list[tuple[bytes, bytes]], list[Message], str, int, bool]] = {
+    # name: (http version, headers, messages, then, status, whether "connection: close" is sent)
+    "declared-oversize": (
+        "1.1",
+        [(b"content-length", b"5000")],
+        [body(b"x", True)],
+        "stall",
+        413,
+        True,
+    ),
+    "crossed-the-limit": (
+        "1.1",
+        [(b"transfer-encoding", b"chunked")],
+        [body(b"x" * 600, True), body(b"x" * 600, True)],
+        "stall",
+        413,
+        True,
+    ),
+    "timed-out": ("1.1", [(b"content-length", b"50")], [body(b"x", True)], "stall", 408, True),
+    "read-completely": ("1.1", [(b"content-length", b"3")], [body(b"abc")], "end", 200, False),
+    "no-body": ("1.1", [], [body(b"")], "end", 200, False),
+    "http-1.0-oversize": (
+        "1.0",
+        [(b"content-length", b"5000")],
+        [body(b"x", True)],
+        "stall",
+        413,
+        True,
+    ),
+    # HTTP/2 and 3 forbid the header (the server resets the stream instead).
+    "http-2-oversize": (
+        "2",
+        [(b"content-length", b"5000")],
+        [body(b"x", True)],
+        "stall",
+        413,
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CLOSE_CASES)
+async def test_a_body_left_unread_closes_the_connection(name: str) -> None:
+    # The server closes a connection whose request body is still arriving
+    # unread; "connection: close" tells the client not to send its next
+    # request on it (RFC 9112, 9.6), which it would otherwise lose.
+    version, headers, messages, then, status, closes = CLOSE_CASES[name]
+    app, _ = reader_app(READERS["get_data"], BODY_TIMEOUT=0.1)
+    scope = http_scope(headers=headers)
+    scope["http_version"] = version
+    exchange = await Exchange(*messages, then=then).run(app, scope)
+    assert exchange.status == status
+    assert (exchange.header(b"connection") == b"close") is closes
+
+
+@pytest.mark.parametrize(
+    ("headers", "closes"),
+    [([(b"content-length", b"10")], True), ([(b"transfer-encoding", b"chunked")], False)],
+    ids=["content-length", "chunked"],
+)
+async def test_a_body_nobody_reads(headers: list[tuple[bytes, bytes]], closes: bool) -> None:
+    # A declared body that the view ignores is left unread too. A chunked one
+    # goes unnoticed: nothing says it exists before it is read.
+    app = make_app()
+
+    @app.post("/")
+    async def index() -> str:
+        return "ignored the body"
+
+    exchange = await Exchange(body(b"0123456789")).run(app, http_scope(headers=headers))
+    assert exchange.status == 200
+    assert (exchange.header(b"connection") == b"close") is closes
+
+
 # =============================================================================================
 # Body time: BODY_TIMEOUT bounds the whole body; views that do not read are unaffected
 # =============================================================================================

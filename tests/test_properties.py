@@ -176,8 +176,22 @@ def test_multipart_round_trip_through_the_app(
     spool_threshold: int,
 ) -> None:
     values: MultiDict[str, t.Any] = MultiDict(fields)
+    digests: dict[int, str] = {}
     for name, filename, content, content_type in files:
-        values.add(name, FileStorage(io.BytesIO(content), filename, content_type=content_type))
+        upload = FileStorage(io.BytesIO(content), filename, content_type=content_type)
+        digests[id(upload)] = hashlib.sha256(content).hexdigest()
+        values.add(name, upload)
+    # The encoder sends the parts in the order of the MultiDict, which keeps
+    # the values of a name together; the parsed MultiDicts do the same.
+    sent = list(values.items(multi=True))
+    expected_fields = MultiDict([(k, v) for k, v in sent if isinstance(v, str)])
+    expected_files = MultiDict(
+        [
+            (k, [k, v.filename, v.content_type, digests[id(v)]])
+            for k, v in sent
+            if isinstance(v, FileStorage)
+        ]
+    )
     boundary, data = encode_multipart(values, boundary="property-boundary-4b2d")
     app = form_app()
     app.config["FORM_SPOOL_THRESHOLD"] = spool_threshold
@@ -186,13 +200,8 @@ def test_multipart_round_trip_through_the_app(
         call(app, http_scope("/", method="POST", headers=headers), split_at(data, cuts))
     )
     assert status == 200, body
-    # A MultiDict keeps the values of a name together, in the order they came.
-    expected_files: MultiDict[str, list[str]] = MultiDict(
-        (name, [name, filename, content_type, hashlib.sha256(content).hexdigest()])
-        for name, filename, content, content_type in files
-    )
     assert json.loads(body) == {
-        "fields": [list(pair) for pair in MultiDict(fields).items(multi=True)],
+        "fields": [list(pair) for pair in expected_fields.items(multi=True)],
         "files": [value for _, value in expected_files.items(multi=True)],
     }
 
@@ -417,7 +426,12 @@ segment = st.text(
 )
 # A path value is segments joined by single slashes (double slashes would be
 # merged by routing, with a redirect; a leading slash belongs to the rule).
-path_value = st.lists(segment, min_size=1, max_size=4).map("/".join)
+# No line feed: werkzeug's path converter (a "." regex without DOTALL, as in
+# Flask) builds a URL with %0A that it then does not match.
+path_segment = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="/\n"), min_size=1, max_size=12
+)
+path_value = st.lists(path_segment, min_size=1, max_size=4).map("/".join)
 int_value = st.integers(min_value=0, max_value=10**12)
 query_value = st.text(st.characters(exclude_categories=("Cs",)), max_size=10)
 

@@ -5,6 +5,8 @@ written the way that framework's documentation teaches it:
 
 ===========================  =======================================================
 ``GET /``                    the text ``Hello, World!``
+``GET /sync``                the same from a plain (sync) function, run in a thread pool
+                             (not in Flask, whose views are all plain functions)
 ``GET /json``                :data:`JSON_PAYLOAD` as JSON
 ``GET /users/<int:id>``      the text ``user <id>``; the 51st route of the app
 ``POST /form``               a 10-field urlencoded form; answers with field ``f5``

@@ -33,6 +33,11 @@ async def plaintext() -> str:
     return PLAINTEXT
 
 
+@app.get("/sync", response_class=PlainTextResponse)
+def plaintext_sync() -> str:  # a plain function: runs in a thread pool
+    return PLAINTEXT
+
+
 @app.get("/json")
 async def json() -> dict[str, object]:
     return JSON_PAYLOAD
@@ -59,7 +64,7 @@ async def other(id: int) -> str:
     return f"other {id}"
 
 
-for _i, _prefix in filler_paths(5):
+for _i, _prefix in filler_paths(6):
     app.add_api_route(
         f"{_prefix}/{{id}}", other, response_class=PlainTextResponse, name=f"other{_i}"
     )

@@ -24,6 +24,11 @@ async def plaintext() -> str:
     return PLAINTEXT
 
 
+@app.route("/sync")
+def plaintext_sync() -> str:  # a plain function: runs in a thread pool
+    return PLAINTEXT
+
+
 @app.route("/json")
 async def json() -> dict[str, object]:
     return JSON_PAYLOAD

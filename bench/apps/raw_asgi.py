@@ -8,6 +8,7 @@ servers expect.
 
 from __future__ import annotations
 
+import asyncio
 import collections.abc as cabc
 import json as _json
 import typing as t
@@ -53,6 +54,16 @@ async def plaintext(scope: Scope, receive: Receive) -> tuple[int, bytes, bytes, 
     return 200, _TEXT, PLAINTEXT.encode(), []
 
 
+def _hello() -> str:
+    return PLAINTEXT
+
+
+async def plaintext_sync(scope: Scope, receive: Receive) -> tuple[int, bytes, bytes, list[t.Any]]:
+    # A plain function called in the loop's default thread pool: the floor of a sync view.
+    text = await asyncio.get_running_loop().run_in_executor(None, _hello)
+    return 200, _TEXT, text.encode(), []
+
+
 async def json(scope: Scope, receive: Receive) -> tuple[int, bytes, bytes, list[t.Any]]:
     return 200, _JSON, _json.dumps(JSON_PAYLOAD).encode(), []
 
@@ -88,6 +99,7 @@ async def counter(scope: Scope, receive: Receive) -> tuple[int, bytes, bytes, li
 
 ROUTES: dict[str, Handler] = {
     "/": plaintext,
+    "/sync": plaintext_sync,
     "/json": json,
     "/form": form,
     "/template": template,

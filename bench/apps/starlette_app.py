@@ -28,6 +28,10 @@ async def plaintext(request: Request) -> Response:
     return PlainTextResponse(PLAINTEXT)
 
 
+def plaintext_sync(request: Request) -> Response:  # a plain function: runs in a thread pool
+    return PlainTextResponse(PLAINTEXT)
+
+
 async def json(request: Request) -> Response:
     return JSONResponse(JSON_PAYLOAD)
 
@@ -57,6 +61,7 @@ async def user(request: Request) -> Response:
 
 routes = [
     Route("/", plaintext),
+    Route("/sync", plaintext_sync),
     Route("/json", json),
     Route("/form", form, methods=["POST"]),
     Route("/template", template),

@@ -103,8 +103,8 @@ class Post:
     author: str
 
 
-# Paths whose tables are known to exist in this process, so that the check
-# runs once per database rather than on every query.
+# Paths whose tables are known to exist in this process, so that the tables are
+# checked once per database (and again if the file is deleted), not on every query.
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -119,10 +119,10 @@ def init_db(path: str) -> None:
 
 def ensure_db(path: str) -> None:
     """Create the database file and its tables if they are missing; keep any data."""
-    if path in _ready:
+    if path in _ready and os.path.exists(path):
         return
     with _ready_lock:
-        if path in _ready:
+        if path in _ready and os.path.exists(path):
             return
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with contextlib.closing(sqlite3.connect(path)) as db:

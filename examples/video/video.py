@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import tempfile
 import wave
 
 from quartlike import Quart
@@ -67,13 +68,19 @@ def write_sample(path: str) -> None:
         envelope = min(1.0, n / fade, (count - n) / fade)
         value = envelope * 0.6 * math.sin(2 * math.pi * SAMPLE_PITCH * n / SAMPLE_RATE)
         frames += struct.pack("B", round(128 + 127 * value))  # 8-bit WAV is unsigned
-    partial = f"{path}.partial"
-    with wave.open(partial, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(1)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(bytes(frames))
-    os.replace(partial, path)  # readers never see half a file
+    # Written under a temporary name and then renamed, so that nobody (a reader, or
+    # another request making the sample at the same time) sees half a file.
+    with tempfile.NamedTemporaryFile(dir=os.path.dirname(path), delete=False) as partial:
+        try:
+            with wave.open(partial, "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(1)
+                out.setframerate(SAMPLE_RATE)
+                out.writeframes(bytes(frames))
+        except BaseException:
+            os.unlink(partial.name)
+            raise
+    os.replace(partial.name, path)
 
 
 def ensure_sample(folder: str) -> None:

@@ -102,6 +102,12 @@ async def send_response(
     """
     if headers is None:
         headers = response.final_headers()
+    if request.body.left_unread and request.http_version in ("1.0", "1.1"):
+        # The server cannot reuse a connection on which an unread body is still
+        # arriving, and closes it: saying so keeps the client from sending its
+        # next request there (RFC 9112, 9.6). HTTP/2 and 3 forbid this header.
+        if not any(name == b"connection" for name, _ in headers):
+            headers = [*headers, (b"connection", b"close")]
     start = {"type": "http.response.start", "status": response.status_code, "headers": headers}
     body = response.body
     if request.method == "HEAD" or response.body_is_empty_for_status:

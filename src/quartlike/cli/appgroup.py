@@ -5,7 +5,6 @@ the group behind ``app.cli``.
 from __future__ import annotations
 
 import collections.abc as cabc
-import copy
 import functools
 import typing as t
 
@@ -72,27 +71,9 @@ class AppGroup(click.Group):
         def decorator(f: cabc.Callable[..., t.Any]) -> click.Command:
             f = with_appcontext(f) if wrap_for_ctx else _run_async_callback(f)
             register = super(AppGroup, self).command(*args, **kwargs)
-            command = t.cast(click.Command, register(f))
-            command._quartlike_app_command = True  # type: ignore[attr-defined]
-            return command
+            return t.cast(click.Command, register(f))
 
         return decorator
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """Look up a command. A plain click command added with ``add_command`` runs in
-        an app context too, as the commands of a Flask app do (since Flask 2.2).
-        """
-        rv = super().get_command(ctx, cmd_name)
-        if (
-            rv is None
-            or rv.callback is None
-            or isinstance(rv, click.Group)
-            or getattr(rv, "_quartlike_app_command", False)
-        ):
-            return rv
-        command = copy.copy(rv)
-        command.callback = with_appcontext(rv.callback)
-        return command
 
     @t.overload
     def group(self, __func: cabc.Callable[..., t.Any]) -> click.Group: ...

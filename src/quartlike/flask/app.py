@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import collections.abc as cabc
+import copy
 import functools
 import os
 import typing as t
 
+import click
+
 from ..app import Quart
+from ..cli import AppGroup
+from ..cli import with_appcontext
 from ..sync import await_sync
 from ..sync import dual
 from ..sync import is_async_callable
@@ -18,6 +23,40 @@ from .wrappers import Request
 from .wrappers import Response
 
 __all__ = ["Flask"]
+
+
+class _AppCommands(AppGroup):
+    """``app.cli`` of a :class:`Flask` app.
+
+    As with Flask (since 2.2), a plain click command added with
+    ``app.cli.add_command(cmd)`` runs in an app context too, not only those
+    made with ``@app.cli.command()`` (which choose with ``with_appcontext``).
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chosen: set[click.Command] = set()
+
+    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        rv = super().command(*args, **kwargs)
+        if isinstance(rv, click.Command):
+            self._chosen.add(rv)
+            return rv
+
+        def decorator(f: cabc.Callable[..., t.Any]) -> click.Command:
+            command = t.cast(click.Command, rv(f))
+            self._chosen.add(command)
+            return command
+
+        return decorator
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        rv = super().get_command(ctx, cmd_name)
+        if rv is None or rv.callback is None or isinstance(rv, click.Group) or rv in self._chosen:
+            return rv
+        command = copy.copy(rv)
+        command.callback = with_appcontext(rv.callback)
+        return command
 
 
 class Flask(Quart):
@@ -47,6 +86,33 @@ class Flask(Quart):
     request_thread_affinity = True
     test_client_class: type[FlaskClient] | None = None  # type: ignore[assignment]
     test_cli_runner_class = FlaskCliRunner
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
+        template_folder: str | os.PathLike[str] | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name,
+            static_url_path=static_url_path,
+            static_folder=static_folder,
+            static_host=static_host,
+            host_matching=host_matching,
+            subdomain_matching=subdomain_matching,
+            template_folder=template_folder,
+            instance_path=instance_path,
+            instance_relative_config=instance_relative_config,
+            root_path=root_path,
+        )
+        self.cli = _AppCommands(self.name)
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> FlaskClient:  # type: ignore[override]
         """A sync client that sends requests to the app in-process (see :class:`FlaskClient`).

@@ -77,6 +77,16 @@ class Body:
         """Whether the whole body has been received."""
         return self._complete
 
+    @property
+    def left_unread(self) -> bool:
+        """Whether body bytes the client sent, or announced, were not received.
+
+        True once a read stopped early (413, 408, a disconnect) and when a body
+        with a ``Content-Length`` was not read at all. A chunked body that
+        nothing read is not detected: nothing says it exists.
+        """
+        return not self._complete and (self._consumed or bool(self.declared_length))
+
     async def _chunks(
         self, max_length: int | None, timeout: float | None
     ) -> cabc.AsyncIterator[bytes]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import typing as t
 from pathlib import Path
 
@@ -29,7 +30,7 @@ COLORS = {
 }
 
 
-def render(data: dict[str, t.Any], out: Path) -> None:
+def render(data: dict[str, t.Any], out: Path, clock_key: str = "wall") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,13 +51,14 @@ def render(data: dict[str, t.Any], out: Path) -> None:
             cell = cells[framework]
             present = [f for f in frameworks if f in cells]  # centre short groups
             xs.append(j + (present.index(framework) - (len(present) - 1) / 2) * bar)
-            ys.append(cell["median_us"])
+            ys.append(cell[f"median_{clock_key}_us"])
         bars = ax.bar(xs, ys, width=bar * 0.92, label=framework, color=COLORS.get(framework))
         labels = [f"{y:.0f}" if y >= 10 else f"{y:.1f}" for y in ys]
         ax.bar_label(bars, labels=labels, padding=2, fontsize=6.5, rotation=90)
-    ax.set_xticks(range(len(scenarios)), [s["label"] for s in scenarios], fontsize=8)
+    labels = [textwrap.fill(s["label"], 18) for s in scenarios]
+    ax.set_xticks(range(len(scenarios)), labels, fontsize=8)
     ax.set_yscale("log")
-    clock = "CPU time" if data.get("clock") == "cpu" else "wall time"
+    clock = "CPU time" if clock_key == "cpu" else "wall time"
     ax.set_ylabel(f"µs per request ({clock}, median; lower is better; log scale)")
     settings = data["settings"]
     ax.set_title(
@@ -68,7 +70,7 @@ def render(data: dict[str, t.Any], out: Path) -> None:
     ax.grid(axis="y", which="both", alpha=0.25)
     ax.legend(loc="upper left", fontsize=8, ncols=n)
     ax.margins(y=0.15)
-    top = max(c["median_us"] for cells in results.values() for c in cells.values())
+    top = max(c[f"median_{clock_key}_us"] for cells in results.values() for c in cells.values())
     ax.set_ylim(top=top * 4)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -80,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, help="JSON written by inprocess.py --json")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args(argv)
     data = json.loads(args.results.read_text())
     if data.get("kind") != "inprocess" or not data.get("results"):
         raise SystemExit(f"{args.results} holds no in-process timings (was it a --check-only run?)")
-    render(data, args.out)
+    render(data, args.out, args.clock)
     print(f"wrote {args.out}")
     return 0
 

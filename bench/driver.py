@@ -36,9 +36,8 @@ _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 def installed(framework: str) -> bool:
-    """Whether the package ``framework`` needs can be imported."""
-    package = REQUIRES[framework]
-    return package is None or importlib.util.find_spec(package) is not None
+    """Whether the packages the app of ``framework`` needs can all be imported."""
+    return all(importlib.util.find_spec(package) is not None for package in REQUIRES[framework])
 
 
 def load_app(framework: str) -> t.Any:
@@ -47,12 +46,33 @@ def load_app(framework: str) -> t.Any:
 
 
 def version_of(framework: str) -> str:
-    package = REQUIRES[framework]
-    if package is None:
+    if not REQUIRES[framework]:
         return "-"
+    package = REQUIRES[framework][0]
     from importlib.metadata import version
 
     return version(package)
+
+
+def revision() -> str:
+    """The commit measured, ``+dirty`` when ``src/`` differs from it (read-only git calls)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            cwd=BENCH.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--", "src") else "")
 
 
 @dataclass

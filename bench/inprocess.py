@@ -41,6 +41,7 @@ from driver import WSGIDriver
 from driver import driver_for
 from driver import installed
 from driver import null_app
+from driver import revision
 from driver import version_of
 from scenarios import BY_NAME
 from scenarios import SCENARIOS
@@ -141,6 +142,17 @@ async def _time(run: t.Callable[[int], t.Awaitable[None]], n: int) -> tuple[floa
     return wall / n / 1000, cpu / n / 1000
 
 
+def select(data: dict[str, t.Any], clock: str, stat: str) -> None:
+    """Set each cell's ``us`` (what the tables show) from its samples: ``clock``, ``stat``."""
+    pick = statistics.median if stat == "median" else min
+    data["clock"], data["stat"] = clock, stat
+    data["harness_us"] = data.get(f"harness_{clock}_us", data.get("harness_us"))
+    for cells in data["results"].values():
+        for cell in cells.values():
+            cell["us"] = pick(cell[f"samples_{clock}_us"])
+            cell["median_us"] = cell[f"median_{clock}_us"]
+
+
 def _fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -149,14 +161,15 @@ def render_tables(data: dict[str, t.Any]) -> str:
     """The µs/request table and the ratio table, as text."""
     frameworks: list[str] = data["frameworks"]
     medians: dict[str, dict[str, float]] = {
-        s: {f: cell["median_us"] for f, cell in cells.items()}
+        s: {f: cell.get("us", cell["median_us"]) for f, cell in cells.items()}
         for s, cells in data["results"].items()
     }
     lines = []
     width = max(len(s["label"]) for s in data["scenarios"]) + 2
     header = "scenario".ljust(width) + "".join(f"{f:>11}" for f in frameworks)
     clock = "CPU time" if data.get("clock") == "cpu" else "wall time"
-    lines += [f"µs per request ({clock}, median; lower is better)", header, "-" * len(header)]
+    stat = data.get("stat", "median")
+    lines += [f"µs per request ({clock}, {stat}; lower is better)", header, "-" * len(header)]
     for s in data["scenarios"]:
         row = medians.get(s["name"], {})
         cells = "".join(f"{row[f]:>11.1f}" if f in row else f"{'-':>11}" for f in frameworks)
@@ -181,7 +194,7 @@ def render_tables(data: dict[str, t.Any]) -> str:
     if columns:
         header = "scenario".ljust(width) + "".join(f"{c[0]:>21}" for c in columns)
         lines += [
-            "ratios (a/b of the medians above; quartlike/X < 1 and quart/quartlike > 1"
+            "ratios (a/b of the figures above; quartlike/X < 1 and quart/quartlike > 1"
             " mean quartlike is faster)",
             header,
             "-" * len(header),
@@ -230,6 +243,13 @@ def main(argv: list[str] | None = None) -> int:
         help="what the tables and the chart show (both are saved): wall time, or the"
         " process's CPU time, steadier on a busy machine",
     )
+    parser.add_argument(
+        "--stat",
+        choices=["median", "min"],
+        default="median",
+        help="the figure per cell in the tables: median round, or best round (the least"
+        " disturbed by other processes)",
+    )
     parser.add_argument("--json", type=Path, help="also save the results as JSON here")
     parser.add_argument(
         "--show", type=Path, metavar="JSON", help="print the tables of a saved run; run nothing"
@@ -237,12 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.show:
         data = json.loads(args.show.read_text())
-        data["clock"] = args.clock
-        for cells in data["results"].values():
-            for cell in cells.values():
-                cell["median_us"] = cell[f"median_{args.clock}_us"]
-        if args.clock == "cpu":
-            data["harness_us"] = data.get("harness_cpu_us", data["harness_us"])
+        select(data, args.clock, args.stat)
         print(render_tables(data))
         return 0
     if args.quick:
@@ -285,6 +300,7 @@ async def _main(args: argparse.Namespace, frameworks: list[str], scenarios: list
             "kind": "inprocess",
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "python": platform.python_version(),
+            "revision": revision(),
             "machine": f"{platform.system()} {platform.machine()}",
             "frameworks": frameworks,
             "versions": {f: version_of(f) for f in frameworks},
@@ -309,18 +325,13 @@ async def _main(args: argparse.Namespace, frameworks: list[str], scenarios: list
     finally:
         for driver in drivers.values():
             await driver.shutdown()
-    index = 0 if args.clock == "wall" else 1
-    data["clock"] = args.clock
-    data["harness_us"] = statistics.median(x[index] for x in null_samples)
     data["harness_wall_us"] = statistics.median(x[0] for x in null_samples)
     data["harness_cpu_us"] = statistics.median(x[1] for x in null_samples)
     data["results"] = {
         s: {
             f: {
-                "median_us": statistics.median(v[index] for v in values),
                 "median_wall_us": statistics.median(v[0] for v in values),
                 "median_cpu_us": statistics.median(v[1] for v in values),
-                "min_wall_us": min(v[0] for v in values),
                 "samples_wall_us": [round(v[0], 3) for v in values],
                 "samples_cpu_us": [round(v[1], 3) for v in values],
             }
@@ -328,6 +339,7 @@ async def _main(args: argparse.Namespace, frameworks: list[str], scenarios: list
         }
         for s, cells in samples.items()
     }
+    select(data, args.clock, args.stat)
     print()
     print(render_tables(data))
     _save(args.json, data)

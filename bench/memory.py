@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from driver import driver_for
 from driver import installed
+from driver import revision
 from inprocess import _request_for
 from inprocess import check_all
 from scenarios import SCENARIOS
@@ -220,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         "kind": "memory",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
+        "revision": revision(),
     }
     if not args.skip_requests:
         every = max(1, args.requests // 10)

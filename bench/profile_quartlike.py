@@ -34,8 +34,8 @@ from inprocess import check_all
 from scenarios import BY_NAME
 
 #: Pipeline stages: (module, function) in quartlike, in the order a request meets them.
-#: Where several functions share a name (the request and app contexts both ``push``),
-#: the outermost one (the largest inclusive time) is the stage.
+#: Where several functions match (the request and app contexts both ``push``; ``a|b``
+#: names alternatives), the outermost one (the largest inclusive time) is the stage.
 STAGES = [
     ("asgi.py", "serve_http", "the whole request (asgi.serve_http)"),
     ("asgi.py", "request_from_scope", "build the Request from the scope"),
@@ -51,7 +51,7 @@ STAGES = [
     ("dispatch.py", "process_response", "    process_response (after hooks, session)"),
     ("wrappers/response.py", "final_headers", "response headers (final_headers)"),
     ("asgi.py", "send_response", "send the response (send_response)"),
-    ("ctx.py", "pop", "pop the contexts and tear down (ctx.pop)"),
+    ("ctx.py", "pop|_pop", "pop the contexts and tear down (ctx.pop)"),
 ]
 
 
@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'pipeline stage (inclusive)':<52}{'share':>8}{'µs/req':>9}{'calls/req':>11}")
     for module, name, label in STAGES:
         matches = [
-            v for k, v in raw.items() if k[2] == name and k[0].endswith(f"/quartlike/{module}")
+            v
+            for k, v in raw.items()
+            if k[2] in name.split("|") and k[0].endswith(f"/quartlike/{module}")
         ]
         if not matches:
             continue

@@ -48,6 +48,7 @@ sys.path.insert(0, str(BENCH))
 
 from driver import Result  # noqa: E402
 from driver import installed  # noqa: E402
+from driver import revision  # noqa: E402
 from driver import version_of  # noqa: E402
 from scenarios import BY_NAME  # noqa: E402
 
@@ -412,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         "kind": "server",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
+        "revision": revision(),
         "frameworks": frameworks,
         "versions": {
             **{f: version_of(f) for f in frameworks},

@@ -24,6 +24,7 @@ import sys
 import textwrap
 import threading
 import time
+import tracemalloc
 import typing as t
 import warnings
 from pathlib import Path
@@ -35,6 +36,8 @@ from werkzeug.exceptions import BadRequest
 
 from quartlike import Quart
 from quartlike import request
+from quartlike import send_from_directory
+from quartlike import session
 from quartlike.files import FileBody
 from quartlike.globals import _cv_app
 from quartlike.globals import _cv_request
@@ -45,6 +48,8 @@ from .test_servers import free_port
 from .test_servers import server_env
 
 if t.TYPE_CHECKING:
+    from werkzeug.datastructures import MultiDict
+
     from quartlike.typing import HTTPScope
     from quartlike.typing import Message
 
@@ -94,7 +99,7 @@ class Exchange:
     """One raw ASGI request: scripted messages in (with an optional delay before
     each), recorded messages out. After the script, ``receive`` reports a
     disconnect at once (``then="disconnect"``) or once the response is complete
-    (``then="end"``).
+    (``then="end"``), or never returns (``then="stall"``).
     """
 
     def __init__(self, *messages: Message, then: str = "end", delay: float = 0.0) -> None:
@@ -109,6 +114,8 @@ class Exchange:
             if self.delay:
                 await asyncio.sleep(self.delay)
             return self.incoming.pop(0)
+        if self.then == "stall":
+            await asyncio.Event().wait()
         if self.then == "end":
             await self._finished.wait()
         return {"type": "http.disconnect"}
@@ -401,7 +408,7 @@ async def test_full_sync_pool_with_spooled_uploads_completes() -> None:
 
     @app.post("/")
     def index() -> str:
-        upload = request.files["f"]
+        upload = t.cast("MultiDict[str, FileStorage]", request.files)["f"]  # sync view
         return str(len(upload.read()))
 
     data = multipart(("f", b"z" * 4096, "z.bin"))
@@ -494,7 +501,7 @@ async def test_file_body_cancelled_while_opening_closes_the_file(tmp_path: Path)
         warnings.simplefilter("always", ResourceWarning)
         for _ in range(20):
             iterator = aiter(FileBody(path, 1000))
-            task = asyncio.create_task(anext(iterator))  # type: ignore[arg-type]
+            task: asyncio.Task[bytes] = asyncio.create_task(anext(iterator))  # type: ignore[arg-type]
             await asyncio.sleep(0)  # the open has been handed to a thread
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -708,3 +715,98 @@ def test_the_request_after_a_refused_body_is_not_lost(faults_dir: Path) -> None:
             outcomes.append((response.status_code, response.headers.get("connection")))
             outcomes.append((client.get("/").status_code, None))
     assert outcomes == [(413, "close"), (200, None)] * 30
+
+
+# =============================================================================================
+# Nothing accumulates: memory after many hostile and failing requests
+# =============================================================================================
+
+
+def mixed_app(files: Path) -> Quart:
+    app = make_app(SECRET_KEY="memory", FORM_SPOOL_THRESHOLD=1024, BODY_TIMEOUT=0.01)
+    app.logger.disabled = True  # the deliberate failures
+
+    @app.route("/", methods=["GET", "POST"])
+    async def index() -> t.Any:
+        kind = request.args["kind"]
+        if kind == "json":
+            return {"value": await request.get_json()}
+        if kind == "form":
+            files_ = await request.files
+            return {name: len(f.read()) for name, f in files_.items()}
+        if kind == "fields":
+            return {"fields": len(await request.form)}
+        if kind == "data":
+            return {"length": len(await request.get_data())}
+        if kind == "session":
+            session_count = len(session)
+            session["n"] = session_count
+            return "session"
+        if kind == "file":
+            return await send_from_directory(files, "f.txt")
+        if kind == "stream":
+
+            async def ticks() -> cabc.AsyncIterator[bytes]:
+                while True:
+                    yield b"tick"
+                    await asyncio.sleep(0)
+
+            return ticks()
+        raise RuntimeError("deliberate")
+
+    return app
+
+
+UPLOAD = multipart(("f", b"u" * 5000, "u.bin"))
+MIXED: list[tuple[str, list[tuple[bytes, bytes]], list[bytes], str]] = [
+    # (kind, headers, body chunks, then)
+    ("json", [(b"content-type", b"application/json")], [b'{"a": [1, 2]}'], "end"),
+    ("json", [(b"content-type", b"application/json")], [b"[" * 5000], "end"),
+    ("form", [(b"content-type", MULTIPART_TYPE)], [UPLOAD[:3000], UPLOAD[3000:]], "end"),
+    ("form", [(b"content-type", MULTIPART_TYPE)], [UPLOAD[:3000]], "disconnect"),
+    ("fields", [(b"content-type", b"application/x-www-form-urlencoded")], [b"&" * 60000], "end"),
+    ("data", [(b"content-length", b"99999999")], [b"x"], "end"),
+    ("data", [(b"content-length", b"100")], [b"x"], "stall"),
+    ("session", [(b"cookie", b"session=forged.value.sig")], [b""], "end"),
+    ("file", [], [b""], "end"),
+    ("stream", [], [b""], "disconnect"),
+    ("error", [], [b""], "end"),
+]
+
+
+async def mixed_round(app: Quart) -> None:
+    for kind, headers, chunks, then in MIXED:
+        messages = [body(c, True) for c in chunks[:-1]]
+        messages.append(body(chunks[-1], then != "end"))
+        exchange = Exchange(*messages, then=then)
+        scope = http_scope(method="POST", headers=headers)
+        scope["query_string"] = b"kind=" + kind.encode()
+        await exchange.run(app, scope)
+
+
+ROUNDS = 60
+
+
+@needs_proc_fd
+async def test_memory_and_files_stay_flat_under_hostile_traffic(tmp_path: Path) -> None:
+    (tmp_path / "f.txt").write_bytes(b"file body")
+    app = mixed_app(tmp_path)
+    for _ in range(20):  # warm up: caches, pools, lazily created objects
+        await mixed_round(app)
+    gc.collect()
+    fds = open_fds()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(ROUNDS):
+            await mixed_round(app)
+        await asyncio.sleep(0.05)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    requests = ROUNDS * len(MIXED)
+    # A few bounded caches settle in noise; anything kept per request (a body,
+    # an upload, a context, a task) would be tens of kilobytes per hundred.
+    assert grown < 100_000, f"{grown} bytes kept after {requests} requests"
+    assert open_fds() == fds

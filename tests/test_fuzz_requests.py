@@ -49,6 +49,8 @@ from quartlike.globals import _cv_app
 from quartlike.globals import _cv_request
 
 if t.TYPE_CHECKING:
+    from werkzeug.datastructures import MultiDict
+
     from quartlike.typing import HTTPScope
     from quartlike.typing import Message
 
@@ -131,7 +133,8 @@ def make_app(files: Path) -> Quart:
     @app.route("/sync", methods=["GET", "POST"])
     def sync_view() -> dict[str, t.Any]:
         body = request.get_data()
-        return {"length": len(body), "form": len(request.form)}
+        form = t.cast("MultiDict[str, str]", request.form)  # a plain value in sync views
+        return {"length": len(body), "form": len(form)}
 
     @app.route("/session", methods=["GET", "POST"])
     async def session_view() -> dict[str, t.Any]:
@@ -159,7 +162,7 @@ def make_app(files: Path) -> Quart:
         return {
             "self": url_for("build", name=name, _external=True),
             "item": url_for("item", number=len(name), q=name, _anchor=name),
-            "args": url_for("index", **request.args.to_dict()),
+            "args": url_for("index", **t.cast(dict[str, t.Any], request.args.to_dict())),
         }
 
     @app.route("/item/<int:number>/")

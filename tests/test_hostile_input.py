@@ -349,13 +349,15 @@ async def test_a_body_left_unread_closes_the_connection(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("headers", "closes"),
-    [([(b"content-length", b"10")], True), ([(b"transfer-encoding", b"chunked")], False)],
+    "headers",
+    [[(b"content-length", b"10")], [(b"transfer-encoding", b"chunked")]],
     ids=["content-length", "chunked"],
 )
-async def test_a_body_nobody_reads(headers: list[tuple[bytes, bytes]], closes: bool) -> None:
-    # A declared body that the view ignores is left unread too. A chunked one
-    # goes unnoticed: nothing says it exists before it is read.
+async def test_a_body_nobody_started_to_read_leaves_the_connection_alone(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    # Whether an unread body has all arrived is the server's to know (uvicorn
+    # drains it; Hypercorn closes the connection if it has not).
     app = make_app()
 
     @app.post("/")
@@ -364,7 +366,7 @@ async def test_a_body_nobody_reads(headers: list[tuple[bytes, bytes]], closes: b
 
     exchange = await Exchange(body(b"0123456789")).run(app, http_scope(headers=headers))
     assert exchange.status == 200
-    assert (exchange.header(b"connection") == b"close") is closes
+    assert exchange.header(b"connection") is None
 
 
 # =============================================================================================
@@ -486,7 +488,7 @@ async def test_millions_of_empty_fields_are_413_fast_without_blocking_the_loop(
 async def test_millions_of_empty_fields_use_bounded_memory(as_one_message: bool) -> None:
     app, scope = ampersand_app()
     exchange = ampersand_exchange(as_one_message)  # the body is allocated before measuring
-    await Exchange(body(b"warm=up")).run(app, {**scope, "headers": scope["headers"][:2]})
+    await Exchange(body(b"warm=up")).run(app, {**scope, "headers": list(scope["headers"])[:2]})
     tracemalloc.start()
     try:
         await exchange.run(app, scope)

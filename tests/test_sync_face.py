@@ -190,6 +190,9 @@ async def test_body_accessors_in_the_thread_pool(app: Flask) -> None:
     assert seen["thread"].startswith(f"quartlike-{app.name}")
     rv = await client.post("/files", files={"doc": (io.BytesIO(BIG_UPLOAD), "big.bin")})
     assert await rv.get_json() == {"name": "big.bin", "size": len(BIG_UPLOAD), "ok": True}
+    assert seen["spooled_to_disk"] is True
+    rv = await client.post("/silent", data='{"ok": 1}', headers={"Content-Type": "text/plain"})
+    assert await rv.get_json() == {"silent": None, "forced": {"ok": 1}}
     rv = await client.post("/raw", data=b"bytes")
     assert await rv.get_json() == {"data": "bytes", "text": "bytes", "cached": True}
     rv = await client.post("/json", json=[1])
@@ -377,6 +380,7 @@ def test_redirects(app: Flask, client: FlaskClient) -> None:
     assert rv.text == "GET 1 "
     assert [r.request.path for r in (*rv.history, rv) if r.request] == ["/start", "/middle", "/end"]
     assert rv.request is not None and rv.request.args["q"] == "1"
+    assert rv.history[0].history == ()  # each hop is a test response too
     rv = client.post("/start?keep=1", data="body", follow_redirects=True)
     assert rv.text == "GET 1 "  # 307 keeps POST to /middle, whose 302 turns it into GET
     assert [r.status_code for r in rv.history] == [307, 302]
@@ -602,6 +606,28 @@ def test_sync_and_async_views_share_hooks_session_and_g(app: Flask, client: Flas
     assert order == ["sync before"] * 3
 
 
+def test_core_responses_from_views_of_a_flask_app(app: Flask, client: FlaskClient) -> None:
+    # The app's response_class is the sync face's; the async face's Response
+    # (what an async view of the same app may build) is accepted as it is.
+    @app.route("/sync")
+    def sync_view() -> quartlike.Response:
+        return quartlike.Response("core", status=201, headers={"X-Core": "1"})
+
+    @app.route("/async")
+    async def async_view() -> quartlike.Response:
+        async def chunks() -> cabc.AsyncIterator[bytes]:
+            yield b"streamed "
+            yield b"core"
+
+        return quartlike.Response(chunks(), mimetype="text/plain")
+
+    rv = client.get("/sync")
+    assert (rv.status_code, rv.data, rv.headers["X-Core"]) == (201, b"core", "1")
+    assert isinstance(rv, flask.Response)
+    rv = client.get("/async")
+    assert (rv.text, rv.mimetype) == ("streamed core", "text/plain")
+
+
 def test_blueprint_of_the_sync_face(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
     bp = Blueprint("bp", __name__, url_prefix="/bp", root_path=str(tmp_path))
 
@@ -735,6 +761,33 @@ async def test_thread_affinity_under_concurrent_requests_in_the_pool(app: Flask)
     assert [await r.get_data(as_text=True) for r in responses] == [f"{n} True" for n in range(24)]
 
 
+async def test_the_core_helpers_are_dual_in_a_plain_quart_app() -> None:
+    # Not only quartlike.flask: the core's functions return values in sync
+    # views too, and one worker is enough, because the thread waiting for a
+    # render runs the render's sync context processor itself.
+    app = Quart(__name__)
+    app.config.update(TESTING=True, SECRET_KEY="k", SYNC_WORKERS=1)
+
+    @app.context_processor
+    def processor() -> dict[str, str]:
+        return {"where": threading.current_thread().name}
+
+    @app.route("/")
+    def view() -> t.Any:
+        quartlike.flash("saved")
+        html = quartlike.render_template_string("{{ where }}|{{ get_flashed_messages() }}")
+        response = quartlike.make_response(f"{html}|{threading.current_thread().name}")
+        response.headers["X-Length"] = str(len(response.get_data()))
+        return response
+
+    client = QuartClient(app)
+    rv = await asyncio.wait_for(client.get("/"), 10)
+    where, flashes, view_thread = (await rv.get_data(as_text=True)).split("|")
+    assert where == view_thread and view_thread.startswith(f"quartlike-{app.name}")
+    assert flashes == "[&#39;saved&#39;]"
+    assert rv.headers["X-Length"] == str(len(await rv.get_data()))
+
+
 # -- lifespan, background tasks, websockets ----------------------------------------------------
 
 
@@ -765,7 +818,7 @@ def test_test_app_background_tasks_and_websockets(app: Flask) -> None:
             await websocket.send(f"echo {message!s}")
 
     with app.test_app() as test_app:
-        client = t.cast(FlaskClient, test_app.test_client())
+        client = test_app.test_client()
         assert client.get("/work").text == "queued"
         assert finished.wait(5)
         with client.websocket("/ws") as connection:

@@ -15,12 +15,13 @@ MODULES: dict[str, str] = {
     "flask": "apps.flask_app",
 }
 
-#: The package each framework needs (None: nothing beyond the standard library and Jinja2).
-REQUIRES: dict[str, str | None] = {
-    "raw": None,
-    "quartlike": "quartlike",
-    "quart": "quart",
-    "starlette": "starlette",
-    "fastapi": "fastapi",
-    "flask": "flask",
+#: The packages (import names) each framework's app needs; the first is the framework.
+#: Starlette and FastAPI parse forms with python-multipart.
+REQUIRES: dict[str, tuple[str, ...]] = {
+    "raw": (),
+    "quartlike": ("quartlike",),
+    "quart": ("quart",),
+    "starlette": ("starlette", "python_multipart"),
+    "fastapi": ("fastapi", "python_multipart"),
+    "flask": ("flask",),
 }

@@ -122,7 +122,8 @@ def clean_nickname(value: str) -> str | None:
 
 @app.route("/")
 async def index() -> str:
-    return await render_template("index.html", max_text=MAX_TEXT, max_nickname=MAX_NICKNAME)
+    page: str = await render_template("index.html", max_text=MAX_TEXT, max_nickname=MAX_NICKNAME)
+    return page
 
 
 @app.websocket("/ws")

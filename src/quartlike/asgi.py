@@ -75,7 +75,7 @@ async def serve_http(
             headers = response.final_headers()
         except Exception as e:
             error = e
-            response = await app.handle_exception(e)
+            response = await app._call_stage(app.handle_exception, e)
             headers = response.final_headers()
         await send_response(app, request, response, send, receive, headers)
     except BaseException as e:
@@ -102,12 +102,15 @@ async def send_response(
     """
     if headers is None:
         headers = response.final_headers()
-    if request.body.left_unread and request.http_version in ("1.0", "1.1"):
+    if (
+        request.body.left_unread
+        and request.http_version in ("1.0", "1.1")
+        and not any(name == b"connection" for name, _ in headers)
+    ):
         # The server cannot reuse a connection on which an unread body is still
         # arriving, and closes it: saying so keeps the client from sending its
         # next request there (RFC 9112, 9.6). HTTP/2 and 3 forbid this header.
-        if not any(name == b"connection" for name, _ in headers):
-            headers = [*headers, (b"connection", b"close")]
+        headers = [*headers, (b"connection", b"close")]
     start = {"type": "http.response.start", "status": response.status_code, "headers": headers}
     body = response.body
     if request.method == "HEAD" or response.body_is_empty_for_status:

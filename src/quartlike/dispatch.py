@@ -15,6 +15,7 @@ valid.
 from __future__ import annotations
 
 import collections.abc as cabc
+import inspect
 import sys
 import typing as t
 from concurrent.futures import Executor
@@ -43,6 +44,7 @@ from .signals import request_tearing_down
 from .signals import websocket_finished
 from .signals import websocket_started
 from .signals import websocket_tearing_down
+from .sync import awaits_on_loop
 from .sync import is_async_callable
 from .sync import run_sync_in
 
@@ -185,6 +187,22 @@ class DispatchMixin:
             return func
         return run_sync_in(_AppExecutor(self), func)
 
+    async def _call_stage(self, stage: cabc.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """Call a stage of the pipeline (``self.handle_exception`` and the like).
+
+        Code may have put a plain sync function in its place: a Flask
+        extension wrapping the bound method (Flask-CORS wraps
+        ``handle_exception`` and ``handle_user_exception`` so that error
+        responses get its headers), or a sync override in a subclass. That is
+        sync code, so it runs in the thread pool, where the methods it calls
+        (the sync face's ``make_response`` and the wrapped stage itself)
+        return values through the sync bridge; an awaitable it returns is
+        awaited.
+        """
+        if awaits_on_loop(stage):
+            return await stage(*args)
+        return await self.ensure_async(stage)(*args)
+
     def _async(self, func: cabc.Callable[..., t.Any]) -> AsyncCallable:
         try:
             return self._async_cache[func]
@@ -244,7 +262,7 @@ class DispatchMixin:
             if rv is None:
                 rv = await self.dispatch_request()
         except Exception as e:
-            rv = await self.handle_user_exception(e)
+            rv = await self._call_stage(self.handle_user_exception, e)
         return await self.finalize_request(rv)
 
     async def preprocess_request(self) -> ResponseReturnValue | None:
@@ -379,7 +397,7 @@ class DispatchMixin:
             if rv is None:
                 rv = await self.dispatch_websocket()
         except Exception as e:
-            rv = await self.handle_user_exception(e)
+            rv = await self._call_stage(self.handle_user_exception, e)
         return await self.finalize_websocket(rv)
 
     async def dispatch_websocket(self) -> ResponseReturnValue | None:
@@ -447,8 +465,15 @@ class DispatchMixin:
         Accepted: a response; ``str``/``bytes``; a ``dict`` or ``list`` (JSON);
         an iterator or async iterator (streamed); an ``HTTPException``; or a
         tuple ``(body, status)``, ``(body, headers)``, ``(body, status, headers)``.
+        An awaitable (the coroutine of an ``async def`` view, called by a sync
+        decorator such as Flask-CORS's ``cross_origin``) is awaited first.
         """
-        return self._make_response(rv)
+        try:
+            return self._make_response(rv)
+        except TypeError:
+            if not inspect.isawaitable(rv):
+                raise
+        return self._make_response(await rv)
 
     def _make_response(self, rv: t.Any) -> Response:
         status: t.Any = None
@@ -504,6 +529,15 @@ class DispatchMixin:
 
     def _coerce_response(self, rv: SansIOResponse) -> Response:
         """Convert another response class (werkzeug's WSGI one, say) to ours."""
+        from .wrappers.response import Response as BaseResponse
+
+        if isinstance(rv, BaseResponse):
+            # Another of our classes (the core's, in a quartlike.flask app whose
+            # response_class is the sync face's): keep its body, streamed or not.
+            new = self.response_class(status=rv.status, headers=Headers(rv.headers))
+            new.body = rv.body
+            new.timeout = rv.timeout
+            return new
         get_data = getattr(rv, "get_data", None)
         body = get_data() if get_data is not None else b""
         new = self.response_class(body, status=rv.status, headers=Headers(rv.headers))
@@ -595,10 +629,18 @@ class DispatchMixin:
         ):
             e.show_exception = True
         if isinstance(e, HTTPException) and not self.trap_http_exception(e):
-            return await self.handle_http_exception(e)
+            return t.cast(
+                "HTTPException | ResponseReturnValue",
+                await self._call_stage(self.handle_http_exception, e),
+            )
         handler = self._find_error_handler(e, self._request_blueprints())
         if handler is None:
-            raise
+            # Not a bare raise: called through the sync bridge (a sync wrapper
+            # of this method), this runs in a task of its own, with no active
+            # exception to re-raise.
+            if sys.exc_info()[1] is e:
+                raise
+            raise e
         return t.cast("ResponseReturnValue", await self._async(handler)(e))
 
     async def handle_exception(self, e: Exception) -> Response:

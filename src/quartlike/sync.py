@@ -107,7 +107,15 @@ def await_sync(awaitable: cabc.Awaitable[T]) -> T:
     if lane is None or lane.owner is not me:
         lane = Lane()
         context.run(_cv_lane.set, lane)
-    return lane.wait(functools.partial(context.run, asyncio.run_coroutine_threadsafe, coro, loop))
+
+    def start() -> Future[T]:
+        try:
+            return context.run(asyncio.run_coroutine_threadsafe, coro, loop)
+        except BaseException:
+            coro.close()  # never scheduled (the loop closed meanwhile)
+            raise
+
+    return lane.wait(start)
 
 
 async def _await(awaitable: cabc.Awaitable[T]) -> T:
@@ -125,6 +133,27 @@ def dual(coro: cabc.Coroutine[t.Any, t.Any, T]) -> t.Any:
     if on_event_loop():
         return coro
     return await_sync(coro)
+
+
+F = t.TypeVar("F", bound=cabc.Callable[..., t.Any])
+
+
+def dual_method(func: F) -> F:
+    """Mark ``func`` as a :func:`dual` function: called on the event loop it
+    returns an awaitable (and never blocks), called elsewhere the result.
+
+    The pipeline awaits a marked method on the loop; a plain sync function in
+    its place (an override, or an extension's wrapper) runs in the thread pool
+    instead (see :func:`awaits_on_loop`).
+    """
+    func._quartlike_dual = True  # type: ignore[attr-defined]
+    return func
+
+
+def awaits_on_loop(func: t.Any) -> bool:
+    """Whether calling ``func`` on the event loop returns an awaitable without
+    blocking: a coroutine function, or a :func:`dual_method`."""
+    return is_async_callable(func) or getattr(func, "_quartlike_dual", False) is True
 
 
 class _Call:

@@ -5,6 +5,7 @@ the group behind ``app.cli``.
 from __future__ import annotations
 
 import collections.abc as cabc
+import contextvars
 import functools
 import typing as t
 
@@ -12,6 +13,7 @@ import click
 
 from ..globals import _cv_app
 from .callbacks import _invoke_in_app_context
+from .callbacks import _pop
 from .callbacks import _run_async_callback
 from .discovery import ScriptInfo
 
@@ -28,6 +30,11 @@ def with_appcontext(f: F) -> F:
 
     Commands added with ``app.cli.command()`` (and built-ins like ``routes``)
     already have this; use it for commands of a plain :class:`click.Group`.
+
+    On a group's callback, as in Flask, the app context lasts until the
+    group's click context closes: its subcommands run in that same context,
+    and see what the group's callback put in ``g`` (Flask-Migrate's ``db``
+    group does this).
     """
 
     @functools.wraps(f)
@@ -35,11 +42,32 @@ def with_appcontext(f: F) -> F:
         app_ctx = None
         if _cv_app.get(None) is None:
             click_ctx = click.get_current_context()
+            group_ctx = click_ctx.meta.get(_GROUP_APP_CONTEXT)
+            if group_ctx is not None:  # a subcommand of a group that has one
+                context = group_ctx[0]
+                return context.run(_invoke_in_app_context, f, None, args, kwargs)
             app = click_ctx.ensure_object(ScriptInfo).load_app()
             app_ctx = app.app_context()
+            if isinstance(click_ctx.command, click.Group):
+                # ``meta`` is shared by the nested click contexts.
+                context = contextvars.copy_context()
+                context.run(app_ctx.push)
+                click_ctx.meta[_GROUP_APP_CONTEXT] = (context, app_ctx)
+                click_ctx.call_on_close(functools.partial(_close_group, click_ctx))
+                return context.run(_invoke_in_app_context, f, None, args, kwargs)
         return _invoke_in_app_context(f, app_ctx, args, kwargs)
 
     return t.cast(F, decorator)
+
+
+#: The ``click.Context.meta`` key of a group's app context (and the
+#: :mod:`contextvars` context it was pushed in).
+_GROUP_APP_CONTEXT = "quartlike.group_app_context"
+
+
+def _close_group(click_ctx: click.Context) -> None:
+    context, app_ctx = click_ctx.meta.pop(_GROUP_APP_CONTEXT)
+    _pop(app_ctx, None, context)
 
 
 class AppGroup(click.Group):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import importlib.metadata
 import os
+import sys
 import traceback
 import typing as t
 
@@ -29,6 +30,15 @@ if t.TYPE_CHECKING:
 
 #: The entry point group in which installed packages register extra commands.
 ENTRY_POINT_GROUP = "quartlike.commands"
+#: Flask's entry point group (Flask extensions register commands there), loaded as
+#: well once the extension shim is installed (``import quartlike.flask_patch``).
+FLASK_ENTRY_POINT_GROUP = "flask.commands"
+
+
+def _shim_installed() -> bool:
+    """Whether the extension shim is installed (without importing the sync face)."""
+    shim = sys.modules.get("quartlike.flask.shim")
+    return shim is not None and bool(shim.is_installed())
 
 
 class QuartlikeGroup(AppGroup):
@@ -36,7 +46,12 @@ class QuartlikeGroup(AppGroup):
 
     Besides its own commands it lists the built-ins (``run``, ``shell``,
     ``routes``), the commands of ``app.cli``, and commands that installed
-    packages register in the ``quartlike.commands`` entry point group.
+    packages register in the ``quartlike.commands`` entry point group. When
+    the extension shim is installed (the app imports
+    ``quartlike.flask_patch``), the commands of Flask extensions registered
+    in the ``flask.commands`` group are offered too (not replacing a command
+    of the same name); they are loaded after the app, which installs the
+    shim, so that their ``import flask`` gets quartlike's sync face.
 
     :param add_default_commands: add ``run``, ``shell`` and ``routes``.
     :param create_app: a function returning the app, instead of ``--app``.
@@ -81,13 +96,20 @@ class QuartlikeGroup(AppGroup):
             self.add_command(shell_command)
             self.add_command(routes_command)
         self._loaded_plugin_commands = False
+        self._loaded_flask_commands = False
 
     def _load_plugin_commands(self) -> None:
-        if self._loaded_plugin_commands:
-            return
-        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            self.add_command(entry_point.load(), entry_point.name)
-        self._loaded_plugin_commands = True
+        if not self._loaded_plugin_commands:
+            for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+                self.add_command(entry_point.load(), entry_point.name)
+            self._loaded_plugin_commands = True
+        # Only with the shim: without it, loading them would import the real
+        # Flask, which the shim then refuses to replace.
+        if not self._loaded_flask_commands and _shim_installed():
+            for entry_point in importlib.metadata.entry_points(group=FLASK_ENTRY_POINT_GROUP):
+                if entry_point.name not in self.commands:
+                    self.add_command(entry_point.load(), entry_point.name)
+            self._loaded_flask_commands = True
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         self._load_plugin_commands()
@@ -100,19 +122,27 @@ class QuartlikeGroup(AppGroup):
         except NoAppException as e:
             click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
             return None
+        if not self._loaded_flask_commands and _shim_installed():
+            # Loading the app installed the shim: Flask extensions' commands now load.
+            self._load_plugin_commands()
+            rv = super().get_command(ctx, cmd_name)
+            if rv is not None:
+                return rv
         return app.cli.get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()
-        rv = set(super().list_commands(ctx))
         info = ctx.ensure_object(ScriptInfo)
+        rv: set[str] = set()
         try:
             rv.update(info.load_app().cli.list_commands(ctx))
+            self._load_plugin_commands()  # the app may have installed the shim
         except NoAppException as e:
             click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
         except Exception:
             # The app failed to import: show why, and still list the built-ins.
             click.secho(f"{traceback.format_exc()}\n", err=True, fg="red")
+        rv.update(super().list_commands(ctx))
         return sorted(rv)
 
     def make_context(

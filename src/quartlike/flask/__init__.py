@@ -19,6 +19,9 @@ The core never imports this package.
 
 from __future__ import annotations
 
+#: Marks this package as quartlike's, so the extension shim can tell it from real Flask.
+__quartlike__ = True
+
 from . import app as app
 from . import blueprints as blueprints
 from . import cli as cli

@@ -9,12 +9,14 @@ import os
 import typing as t
 
 import click
+from werkzeug.exceptions import HTTPException
 
 from ..app import Quart
 from ..cli import AppGroup
 from ..cli import with_appcontext
 from ..sync import await_sync
 from ..sync import dual
+from ..sync import dual_method
 from ..sync import is_async_callable
 from .testing import FlaskClient
 from .testing import FlaskCliRunner
@@ -160,6 +162,32 @@ class Flask(Quart):
         Returns the response in sync code; awaitable in async code.
         """
         return t.cast(Response, dual(super().send_static_file(filename)))
+
+    # The stages of the pipeline that Flask code calls or wraps (Flask-CORS
+    # wraps the two exception handlers in sync functions that pass their result
+    # to ``make_response``) are Flask's sync methods here: in sync code they
+    # return values; on the event loop, awaitables, so the pipeline awaits them.
+
+    @dual_method
+    def make_response(self, rv: t.Any) -> Response:  # type: ignore[override]
+        """Turn a view's return value into a :attr:`response_class` instance
+        (see :meth:`quartlike.Quart.make_response`)."""
+        return t.cast(Response, dual(super().make_response(rv)))
+
+    @dual_method
+    def handle_http_exception(self, e: HTTPException) -> t.Any:
+        """The error handler's result for the HTTP exception ``e``, or ``e`` itself."""
+        return dual(super().handle_http_exception(e))
+
+    @dual_method
+    def handle_user_exception(self, e: Exception) -> t.Any:
+        """The error handler's result for ``e``; re-raises ``e`` when it has none."""
+        return dual(super().handle_user_exception(e))
+
+    @dual_method
+    def handle_exception(self, e: Exception) -> Response:  # type: ignore[override]
+        """The 500 response for an unhandled ``e`` (re-raised when propagating)."""
+        return t.cast(Response, dual(super().handle_exception(e)))
 
     def ensure_sync(self, func: cabc.Callable[..., t.Any]) -> cabc.Callable[..., t.Any]:
         """Return a sync version of ``func``: itself if it is sync, else

@@ -78,9 +78,9 @@ class TestResponse(Response):
     __test__ = False  # not a pytest test class
 
     #: The request that produced this response, as the app saw it.
-    request: Request | None
+    request: Request | None = None
     #: The responses of the redirects followed to get here, oldest first.
-    history: tuple[TestResponse, ...]
+    history: tuple[TestResponse, ...] = ()
     #: The URL the request was sent to.
     request_url: str
 
@@ -122,7 +122,6 @@ def _as_test_response(response: t.Any) -> TestResponse:
     # the test extras without copying it (the classes share their layout).
     response_class: type[Response] = type(response)
     response.__class__ = _test_response_class(response_class)
-    response.request = None
     return t.cast(TestResponse, response)
 
 
@@ -541,6 +540,10 @@ class FlaskTestApp(TestApp):
     """
 
     __test__ = False  # not a pytest test class
+
+    def test_client(self, **kwargs: t.Any) -> FlaskClient:  # type: ignore[override]
+        """A sync test client for the running app."""
+        return t.cast(FlaskClient, self.app.test_client(**kwargs))
 
     def __enter__(self) -> FlaskTestApp:
         if on_event_loop():

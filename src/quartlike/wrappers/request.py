@@ -79,13 +79,13 @@ class Body:
 
     @property
     def left_unread(self) -> bool:
-        """Whether body bytes the client sent, or announced, were not received.
+        """Whether reading the body stopped before its end (413, 408, a disconnect).
 
-        True once a read stopped early (413, 408, a disconnect) and when a body
-        with a ``Content-Length`` was not read at all. A chunked body that
-        nothing read is not detected: nothing says it exists.
+        The rest of the body may still be on its way. A body that nothing
+        started to read is not counted: whether it has all arrived is the
+        server's to know.
         """
-        return not self._complete and (self._consumed or bool(self.declared_length))
+        return self._consumed and not self._complete
 
     async def _chunks(
         self, max_length: int | None, timeout: float | None
@@ -126,13 +126,17 @@ class Body:
             if kind == "http.disconnect":
                 raise ClientDisconnected()
             chunk = message.get("body", b"")
+            more = message.get("more_body", False)
             if chunk:
                 received += len(chunk)
                 if max_length is not None and received > max_length:
                     raise RequestEntityTooLarge()
-                yield bytes(chunk)
-            if not message.get("more_body", False):
+            if not more:
+                # Received, even if the reader stops before taking this chunk.
                 self._complete = True
+            if chunk:
+                yield bytes(chunk)
+            if not more:
                 return
 
     def stream(

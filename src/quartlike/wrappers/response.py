@@ -251,14 +251,21 @@ class Response(SansIOResponse):
 
         Awaited in async code, a plain call in sync code (see :meth:`get_data`).
         """
+        body = self.body
+        if isinstance(body, DataBody) and not on_event_loop():
+            return self._load_json(body.data, force, silent)
         return dual(self._get_json(force, silent))
 
     async def _get_json(self, force: bool = False, silent: bool = False) -> t.Any:
         if not (force or self.is_json):
+            return self._load_json(b"", force, silent)
+        return self._load_json(await self._get_data(), force, silent)
+
+    def _load_json(self, data: bytes, force: bool, silent: bool) -> t.Any:
+        if not (force or self.is_json):
             if silent:
                 return None
             raise ValueError("The response is not JSON; pass force=True to parse it anyway.")
-        data = await self._get_data()
         try:
             return self.json_module.loads(data)
         except ValueError:

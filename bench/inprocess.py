@@ -118,10 +118,10 @@ async def measure(
         for scenario in scenarios:
             for _ in range(rounds):
                 for framework in rotated:
-                    run = runners.get((scenario.name, framework))
-                    if run is not None:
+                    runner = runners.get((scenario.name, framework))
+                    if runner is not None:
                         cell = samples.setdefault(scenario.name, {}).setdefault(framework, [])
-                        cell.append(await _time(run, requests))
+                        cell.append(await _time(runner, requests))
         for _ in range(rounds):
             null_samples.append(await _time(null_runner, requests))
         if progress:

@@ -37,7 +37,8 @@ async def json() -> dict[str, object]:
 @app.post("/form")
 async def form() -> str:
     data = await request.form
-    return data[FORM_FIELD]
+    value: str = data[FORM_FIELD]
+    return value
 
 
 @app.route("/template")

@@ -18,6 +18,7 @@ from urllib.parse import quote as _url_quote
 
 from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import Aborter
+from werkzeug.exceptions import BadHost
 from werkzeug.routing import BuildError
 from werkzeug.routing import Map
 from werkzeug.routing import MapAdapter
@@ -81,6 +82,27 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     if isinstance(value, timedelta):
         return value
     return timedelta(seconds=value)
+
+
+_idna_hosts: dict[str, str] = {}
+
+
+def _idna_host(host: str) -> str:
+    """``host`` (lower-case, with an optional port) with its name IDNA-encoded, cached.
+
+    :raises BadHost: (400) when the name cannot be encoded.
+    """
+    rv = _idna_hosts.get(host)
+    if rv is None:
+        name, sep, port = host.lower().partition(":")
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError as e:
+            raise BadHost() from e
+        rv = f"{name}{sep}{port}"
+        if len(_idna_hosts) < 1024:
+            _idna_hosts[host] = rv
+    return rv
 
 
 class Quart(DispatchMixin, TemplatingMixin, Scaffold):
@@ -364,14 +386,20 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
                     subdomain = "<invalid>"
                 else:
                     subdomain = ".".join(filter(None, current[:offset]))
-            return self.url_map.bind(
-                server_name,
+            url_map = self.url_map
+            if subdomain is None and not url_map.host_matching:
+                subdomain = url_map.default_subdomain
+            # What Map.bind does, without re-encoding the same host name to
+            # IDNA on every request: the encoded name is cached per host.
+            return MapAdapter(
+                url_map,
+                _idna_host(server_name),
                 request.root_path or "/",
                 subdomain,
                 scheme,
-                request.method,
                 request.path,
-                query_args=request.query_string.decode("latin-1"),
+                request.method,
+                request.query_string.decode("latin-1"),
             )
         if self.config["SERVER_NAME"] is not None:
             return self.url_map.bind(

@@ -33,6 +33,7 @@ from werkzeug.http import remove_entity_headers
 from werkzeug.sansio.http import is_resource_modified
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.urls import iri_to_uri
+from werkzeug.utils import get_content_type
 
 from ..globals import _cv_app
 from ..sync import dual
@@ -137,6 +138,45 @@ def _to_bytes(chunk: t.Any) -> bytes:
     )
 
 
+_content_types: dict[type[SansIOResponse], str | None] = {}
+_statuses: dict[type[SansIOResponse], tuple[str, int]] = {}
+
+
+def _default_content_type(cls: type[SansIOResponse]) -> str | None:
+    """The Content-Type a response class gets by default (cached per class)."""
+    try:
+        return _content_types[cls]
+    except KeyError:
+        mimetype = cls.default_mimetype
+        value = get_content_type(mimetype, "utf-8") if mimetype is not None else None
+        _content_types[cls] = value
+        return value
+
+
+_mimetype_content_types: dict[str, str] = {}
+
+
+def _content_type_for(mimetype: str) -> str:
+    """``get_content_type(mimetype, "utf-8")``, cached for the few mimetypes apps use."""
+    value = _mimetype_content_types.get(mimetype)
+    if value is None:
+        value = get_content_type(mimetype, "utf-8")
+        if len(_mimetype_content_types) < 256:
+            _mimetype_content_types[mimetype] = value
+    return value
+
+
+def _default_status(cls: type[SansIOResponse]) -> tuple[str, int]:
+    """The status line and code a response class gets by default (cached per class)."""
+    try:
+        return _statuses[cls]
+    except KeyError:
+        probe = SansIOResponse.__new__(cls)
+        probe.status = cls.default_status
+        value = _statuses[cls] = (probe._status, probe._status_code)
+        return value
+
+
 class Response(SansIOResponse):
     """An HTTP response.
 
@@ -165,8 +205,31 @@ class Response(SansIOResponse):
         mimetype: str | None = None,
         content_type: str | None = None,
     ) -> None:
-        super().__init__(status, headers, mimetype, content_type)
         self.body: ResponseBody
+        if (
+            status is None
+            and headers is None
+            and content_type is None
+            and isinstance(response, str | bytes)
+        ):
+            # The common case (a view returned a string), built without the
+            # generic header machinery: this runs for most responses.
+            data = response.encode("utf-8") if isinstance(response, str) else response
+            fast = Headers()
+            content_type = (
+                _default_content_type(type(self))
+                if mimetype is None
+                else _content_type_for(mimetype)
+            )
+            if content_type is not None:
+                fast._list.append(("Content-Type", content_type))
+            if self.automatically_set_content_length:
+                fast._list.append(("Content-Length", str(len(data))))
+            self.headers = fast
+            self._status, self._status_code = _default_status(type(self))
+            self.body = DataBody(data)
+            return
+        super().__init__(status, headers, mimetype, content_type)
         if response is None:
             self.body = DataBody(b"")
         elif isinstance(response, str | bytes | bytearray):

@@ -211,8 +211,10 @@ class _ConnectionContext(ABC):
             # An untrusted Host, for example: reported by routing, so the
             # app's error handlers see it.
             connection.routing_exception = e
-        #: The session, loaded by :meth:`open_session` (``None`` until then).
-        self.session: SessionMixin | None = None
+        self._session: SessionMixin | None = None
+        # True while the session can be opened on first use instead (the
+        # default cookie interface: pure CPU work, no I/O), see ``session``.
+        self._lazy_session = False
         #: Flashed messages read during this request (see ``get_flashed_messages``).
         self.flashes: list[tuple[str, str]] | None = None
         self._after_request_functions: list[cabc.Callable[..., t.Any]] = []
@@ -325,10 +327,43 @@ class _ConnectionContext(ABC):
             if ctx is not self:
                 raise AssertionError(f"Popped the wrong context ({ctx!r} instead of {self!r}).")
 
+    @property
+    def session(self) -> SessionMixin | None:
+        """The session (``None`` before :meth:`open_session`).
+
+        With the default signed-cookie interface the cookie is read and
+        verified on first use, so a request that never touches the session
+        pays nothing for it.
+        """
+        session = self._session
+        if session is None and self._lazy_session:
+            self._lazy_session = False
+            session = self._session = self.app._open_session_inline(self._connection)
+        return session
+
+    @session.setter
+    def session(self, value: SessionMixin | None) -> None:
+        self._session = value
+        self._lazy_session = False
+
+    @property
+    def session_opened(self) -> bool:
+        """Whether the session was loaded (or set) for this connection."""
+        return self._session is not None
+
     async def open_session(self) -> None:
-        """Load the session for this connection, once (the pipeline calls this)."""
-        if self.session is None:
-            self.session = await self.app.open_session(self._connection)
+        """Prepare the session for this connection, once (the pipeline calls this).
+
+        An interface whose methods may do I/O is called now, off the hot
+        path's critical section; the default cookie interface is deferred to
+        the first use of ``session``.
+        """
+        if self._session is not None or self._lazy_session:
+            return
+        if self.app._session_opens_inline():
+            self._lazy_session = True
+        else:
+            self._session = await self.app.open_session(self._connection)
 
     def _reset_without_teardown(self) -> None:
         token, app_ctx = self._tokens.pop()
@@ -343,7 +378,8 @@ class _ConnectionContext(ABC):
         """A new context for the same connection and app, for work outside the handler."""
         ctx = type(self)(self.app, self._connection)
         ctx.url_adapter = self.url_adapter
-        ctx.session = self.session
+        ctx._session = self._session
+        ctx._lazy_session = self._lazy_session
         ctx._matched = True
         ctx._is_copy = True
         return ctx

@@ -35,6 +35,7 @@ from .globals import _cv_request
 from .globals import _cv_websocket
 from .sessions import SecureCookieSessionInterface
 from .sessions import SessionInterface
+from .sessions import _check_fallbacks as check_fallbacks
 from .signals import appcontext_tearing_down
 from .signals import got_request_exception
 from .signals import got_websocket_exception
@@ -167,6 +168,35 @@ class DispatchMixin:
         if session is None:
             session = await self._call_session_method(interface.make_null_session)
         return t.cast("SessionMixin", session)
+
+    def _session_opens_inline(self) -> bool:
+        """Whether the session interface is the built-in one, which never does I/O.
+
+        A misconfigured ``SECRET_KEY_FALLBACKS`` is reported here, on every
+        request, even though the session itself is only opened when used.
+        """
+        fallbacks = self.config["SECRET_KEY_FALLBACKS"]
+        if isinstance(fallbacks, str | bytes):
+            check_fallbacks(fallbacks)
+        interface = self.session_interface
+        return (
+            getattr(interface.open_session, "__func__", None) in _INLINE_SESSION_METHODS
+            and getattr(interface.make_null_session, "__func__", None) in _INLINE_SESSION_METHODS
+        )
+
+    def _open_session_inline(self, request: BaseRequestWebsocket) -> SessionMixin:
+        interface = self.session_interface
+        session = interface.open_session(self, request)  # type: ignore[arg-type]
+        if session is None:
+            session = interface.make_null_session(self)  # type: ignore[arg-type]
+        return t.cast("SessionMixin", session)
+
+    def _session_needs_refresh(self, request: BaseRequestWebsocket) -> bool:
+        # An unused session still matters when its cookie must be refreshed on
+        # every request (a permanent session with SESSION_REFRESH_EACH_REQUEST).
+        if not self.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return False
+        return self.session_interface.get_cookie_name(self) in request.cookies  # type: ignore[arg-type]
 
     async def save_session(self, session: SessionMixin, response: Response) -> None:
         """Store the session on the response with :attr:`session_interface`."""
@@ -336,7 +366,9 @@ class DispatchMixin:
             response = await self._async(func)(response)
         for after in self._plan(ctx.request.blueprints).after_request:
             response = await after(response)
-        session = ctx.session
+        session = ctx._session
+        if session is None and ctx._lazy_session and self._session_needs_refresh(ctx.request):
+            session = ctx.session  # a permanent session is re-sent even if unused
         if session is not None and not self.session_interface.is_null_session(session):
             await self.save_session(session, response)
         return response

@@ -155,12 +155,23 @@ class BaseRequestWebsocket(SansIORequest):
 
     @property
     def blueprints(self) -> list[str]:
-        """The current blueprint and its parents, innermost first."""
+        """The current blueprint and its parents, innermost first.
+
+        Worked out once per matched rule: the pipeline asks for it several
+        times per request (hooks, after-request, teardown, error handlers).
+        """
+        rule = self.url_rule
+        cached = self.__dict__.get("_blueprints")
+        if cached is not None and cached[0] is rule:
+            return list(cached[1])
         name = self.blueprint
         if name is None:
-            return []
-        parts = name.split(".")
-        return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+            chain: tuple[str, ...] = ()
+        else:
+            parts = name.split(".")
+            chain = tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
+        self.__dict__["_blueprints"] = (rule, chain)
+        return list(chain)
 
     @property
     def script_root(self) -> str:

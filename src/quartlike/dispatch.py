@@ -320,12 +320,16 @@ class DispatchMixin:
         assert rule is not None
         if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
-        endpoint = rule.endpoint
+        return t.cast("ResponseReturnValue", await self._call_view(rule.endpoint, request))
+
+    async def _call_view(self, endpoint: str, connection: BaseRequestWebsocket) -> t.Any:
+        # The async form of each view is made once and reused while the
+        # registered function stays the same (it may be swapped in tests).
         view = self.view_functions[endpoint]
         cached = self._view_cache.get(endpoint)
         if cached is None or cached[0] is not view:
             cached = self._view_cache[endpoint] = (view, self.ensure_async(view))
-        return t.cast("ResponseReturnValue", await cached[1](**(request.view_args or {})))
+        return await cached[1](**(connection.view_args or {}))
 
     def raise_routing_exception(self, request: BaseRequestWebsocket) -> t.NoReturn:
         """Raise the error routing stored on the request (404, 405, redirect, 400)."""
@@ -439,12 +443,7 @@ class DispatchMixin:
             self.raise_routing_exception(websocket)
         rule = websocket.url_rule
         assert rule is not None
-        endpoint = rule.endpoint
-        view = self.view_functions[endpoint]
-        cached = self._view_cache.get(endpoint)
-        if cached is None or cached[0] is not view:
-            cached = self._view_cache[endpoint] = (view, self.ensure_async(view))
-        return t.cast("ResponseReturnValue | None", await cached[1](**(websocket.view_args or {})))
+        return t.cast("ResponseReturnValue | None", await self._call_view(rule.endpoint, websocket))
 
     async def finalize_websocket(
         self, rv: ResponseReturnValue | HTTPException | None, from_error_handler: bool = False

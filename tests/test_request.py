@@ -12,9 +12,11 @@ from datetime import datetime
 
 import pytest
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
 
 from quartlike import Quart
 from quartlike import request
+from quartlike.json.provider import DefaultJSONProvider
 
 if t.TYPE_CHECKING:
     from quartlike.typing import HTTPScope
@@ -528,14 +530,28 @@ async def test_get_json_error_detail_only_in_debug(app: Quart) -> None:
     assert b"Failed to decode JSON" in response.data
 
 
-async def test_get_json_accepts_nan_and_infinity(app: Quart) -> None:
-    # As with Flask and the json module: these non-standard constants parse.
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+async def test_get_json_refuses_nan_and_infinity(app: Quart, constant: bytes) -> None:
+    # Not JSON (RFC 8259); Flask and the json module accept them, we refuse (400).
     async with app.test_request_context(
-        "/", method="POST", data=b"[NaN, Infinity, -Infinity]", content_type="application/json"
+        "/", method="POST", data=b"[1, " + constant + b"]", content_type="application/json"
+    ):
+        with pytest.raises(BadRequest):
+            await request.get_json()
+        assert await request.get_json(silent=True) is None
+
+
+async def test_a_custom_json_provider_decides_about_nan(app: Quart) -> None:
+    class Lenient(DefaultJSONProvider):
+        def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+            return json.loads(s)
+
+    app.json = Lenient(app)
+    async with app.test_request_context(
+        "/", method="POST", data=b"[NaN]", content_type="application/json"
     ):
         value = await request.get_json()
     assert math.isnan(value[0])
-    assert value[1:] == [math.inf, -math.inf]
 
 
 # -- forms and files ------------------------------------------------------------------------

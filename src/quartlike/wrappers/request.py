@@ -21,6 +21,8 @@ from werkzeug.exceptions import RequestTimeout
 from werkzeug.exceptions import UnsupportedMediaType
 
 from ..globals import _cv_app
+from ..json.provider import DefaultJSONProvider
+from ..json.provider import JSONProvider
 from ..sync import dual
 from ..sync import on_event_loop
 from .base import BaseRequestWebsocket
@@ -30,6 +32,14 @@ if t.TYPE_CHECKING:
 
     from ..typing import ASGIReceiveCallable
     from ..typing import HTTPScope
+
+
+def _reject_constant(name: str) -> t.NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+#: The ``loads`` of the providers built on the json module, which accept ``parse_constant``.
+_STDLIB_LOADS = frozenset({JSONProvider.loads, DefaultJSONProvider.loads})
 
 
 class ClientDisconnected(BadRequest):
@@ -419,11 +429,17 @@ class Request(BaseRequestWebsocket):
         return rv
 
     def _load_json(self, data: bytes) -> t.Any:
+        # NaN and Infinity are not JSON (RFC 8259), and a client sending them
+        # usually means to break arithmetic downstream: with the stdlib-based
+        # providers they are refused (400). A custom provider decides for itself.
         ctx = _cv_app.get(None)
         try:
-            if ctx is not None:
-                return ctx.app.json.loads(data)
-            return self.json_module.loads(data)
+            if ctx is None:
+                return self.json_module.loads(data, parse_constant=_reject_constant)
+            provider = ctx.app.json
+            if type(provider).loads in _STDLIB_LOADS:
+                return provider.loads(data, parse_constant=_reject_constant)
+            return provider.loads(data)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
 

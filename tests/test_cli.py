@@ -15,17 +15,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import traceback
 import uuid
 from pathlib import Path
 
 import click
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -41,6 +38,12 @@ from quartlike.cli import locate_app
 from quartlike.cli import prepare_import
 from quartlike.cli import with_appcontext
 from quartlike.testing import QuartlikeCliRunner
+from tests import servers
+from tests.servers import free_port
+from tests.servers import start_process
+from tests.servers import stop_process
+from tests.servers import wait_for
+from tests.servers import write_source
 
 MakeModule = cabc.Callable[..., str]
 
@@ -1228,53 +1231,8 @@ def test_run_certificates(
 # -- real processes --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUARTLIKE_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def wait_for(url: str, expected: str | None = None, timeout: float = 20) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.get(url, timeout=2)
-        except httpx.TransportError as e:
-            last = e
-        else:
-            if expected is None or response.text == expected:
-                return response
-            last = response.text
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer {expected!r} in {timeout} s (last: {last!r})")
-
-
-def stop(proc: subprocess.Popen[str], *, group: bool = False) -> str:
-    """Stop a child by PID (or its process group); SIGKILL after a bounded wait.
-
-    Returns what is left of its output (and closes the pipes).
-    """
-    if proc.poll() is None:
-        if group:
-            os.killpg(proc.pid, signal.SIGTERM)
-        else:
-            proc.send_signal(signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        if group:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-        out, _ = proc.communicate(timeout=5)
-    return out or ""
+    return servers.child_env(drop_prefix="QUARTLIKE_")
 
 
 @pytest.mark.slow
@@ -1296,13 +1254,11 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path, make_module: MakeModule
         """
     )
     port = free_port()
-    proc = subprocess.Popen(
+    proc = start_process(
         [sys.executable, "-m", "quartlike", "--app", mod, "run", "--port", str(port)],
-        cwd=tmp_path,
-        env=child_env(),
-        stdout=subprocess.PIPE,
+        tmp_path,
+        child_env(),
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         response = wait_for(f"http://127.0.0.1:{port}/")
@@ -1311,7 +1267,7 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path, make_module: MakeModule
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=15)
     finally:
-        stop(proc)
+        stop_process(proc)
     assert proc.returncode == 0, err
     assert f"Running on http://127.0.0.1:{port}" in out
     assert marker.read_text() == "after_serving ran"
@@ -1330,46 +1286,24 @@ def test_run_reloads_changed_code(tmp_path: Path, make_module: MakeModule) -> No
     mod = make_module(source.format("before the edit"))
     path = tmp_path / f"{mod}.py"
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "quartlike",
-            "--app",
-            f"{mod}.py",
-            "run",
-            "--port",
-            str(port),
-            "--reload",
-        ],
-        cwd=tmp_path,
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    argv = [sys.executable, "-m", "quartlike", "--app", f"{mod}.py", "run", "--port", str(port)]
+    proc = start_process([*argv, "--reload"], tmp_path, child_env())
     try:
         wait_for(f"http://127.0.0.1:{port}/", "before the edit")
-        path.write_text(textwrap.dedent(source.format("after the edit")))
-        later = time.time() + 2
-        os.utime(path, (later, later))  # a clearly newer mtime, whatever the clock resolution
+        write_source(path, source.format("after the edit"))
         wait_for(f"http://127.0.0.1:{port}/", "after the edit", timeout=20)
     finally:
-        stop(proc, group=True)
+        stop_process(proc, group=True)
 
 
 @pytest.mark.slow
 def test_run_debug_in_worker_processes(tmp_path: Path, make_module: MakeModule) -> None:
     mod = make_module(BOOM_APP)
     port = free_port()
-    proc = subprocess.Popen(
+    proc = start_process(
         [sys.executable, "-m", "quartlike", "--app", mod, "run", "--port", str(port), "--debug"],
-        cwd=tmp_path,
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        tmp_path,
+        child_env(),
     )
     try:
         response = wait_for(f"http://127.0.0.1:{port}/boom")
@@ -1379,7 +1313,7 @@ def test_run_debug_in_worker_processes(tmp_path: Path, make_module: MakeModule) 
         proc.send_signal(signal.SIGTERM)  # the main process: workers stop gracefully
         proc.wait(timeout=15)
     finally:
-        out = stop(proc)
+        out = stop_process(proc)
     assert proc.returncode == 0, out
     assert "Reloader: on" in out
 

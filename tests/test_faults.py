@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc as cabc
-import contextlib
 import gc
 import inspect
 import logging
 import os
 import signal
-import sys
 import textwrap
 import threading
 import time
@@ -42,19 +40,20 @@ from quartlike.files import FileBody
 from quartlike.globals import _cv_app
 from quartlike.globals import _cv_request
 from quartlike.wrappers.request import ClientDisconnected
-
-from .test_servers import Server
-from .test_servers import free_port
-from .test_servers import server_env
+from tests.exchange import BOUND
+from tests.exchange import Exchange
+from tests.exchange import body
+from tests.exchange import http_scope
+from tests.servers import Server
+from tests.servers import app_env
+from tests.servers import free_port
+from tests.servers import hypercorn_argv
+from tests.servers import recorded
+from tests.servers import start_server
+from tests.servers import write_app
 
 if t.TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
-
-    from quartlike.typing import HTTPScope
-    from quartlike.typing import Message
-
-#: Seconds any single exchange may take before the test calls it a hang.
-BOUND = 10.0
 
 needs_proc_fd = pytest.mark.skipif(
     not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc/self/fd"
@@ -70,78 +69,6 @@ def make_app(**config: t.Any) -> Quart:
     app.config.update(PROPAGATE_EXCEPTIONS=False)
     app.config.update(config)
     return app
-
-
-def http_scope(
-    path: str = "/", *, method: str = "POST", headers: cabc.Iterable[tuple[bytes, bytes]] = ()
-) -> HTTPScope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"example.com"), *headers],
-        "client": ("198.51.100.4", 50123),
-        "server": ("example.com", 80),
-    }
-
-
-def body(data: bytes, more: bool = False) -> Message:
-    return {"type": "http.request", "body": data, "more_body": more}
-
-
-class Exchange:
-    """One raw ASGI request: scripted messages in (with an optional delay before
-    each), recorded messages out. After the script, ``receive`` reports a
-    disconnect at once (``then="disconnect"``) or once the response is complete
-    (``then="end"``), or never returns (``then="stall"``).
-    """
-
-    def __init__(self, *messages: Message, then: str = "end", delay: float = 0.0) -> None:
-        self.incoming = list(messages)
-        self.then = then
-        self.delay = delay
-        self.sent: list[Message] = []
-        self._finished = asyncio.Event()
-
-    async def receive(self) -> Message:
-        if self.incoming:
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            return self.incoming.pop(0)
-        if self.then == "stall":
-            await asyncio.Event().wait()
-        if self.then == "end":
-            await self._finished.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: Message) -> None:
-        self.sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            self._finished.set()
-
-    async def run(self, app: Quart, scope: HTTPScope) -> Exchange:
-        async with asyncio.timeout(BOUND):
-            await app(scope, self.receive, self.send)
-        assert _cv_app.get(None) is None and _cv_request.get(None) is None
-        return self
-
-    @property
-    def status(self) -> int:
-        starts = [m for m in self.sent if m["type"] == "http.response.start"]
-        assert len(starts) == 1, self.sent
-        return int(starts[0]["status"])
-
-    @property
-    def complete(self) -> bool:
-        return any(
-            m["type"] == "http.response.body" and not m.get("more_body", False) for m in self.sent
-        )
 
 
 BOUNDARY = b"fault-boundary"
@@ -591,35 +518,13 @@ APP_SOURCE = textwrap.dedent(
 
 @pytest.fixture
 def faults_dir(tmp_path: Path) -> Path:
-    (tmp_path / f"{APP_MODULE}.py").write_text(APP_SOURCE)
-    (tmp_path / "markers").mkdir()
-    return tmp_path
+    return write_app(tmp_path, APP_MODULE, APP_SOURCE)
 
 
-@contextlib.contextmanager
-def hypercorn(app_dir: Path, graceful_timeout: float) -> cabc.Iterator[Server]:
+def hypercorn(app_dir: Path, graceful_timeout: float) -> Server:
     port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "hypercorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        str(graceful_timeout),
-        f"{APP_MODULE}:app",
-    ]
-    server = Server(args, app_dir, port, server_env(app_dir))
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.close()
-
-
-def recorded(app_dir: Path) -> list[str]:
-    path = app_dir / "markers" / "order"
-    return path.read_text().splitlines() if path.exists() else []
+    argv = hypercorn_argv(f"{APP_MODULE}:app", port, "--graceful-timeout", str(graceful_timeout))
+    return start_server(argv, port=port, cwd=app_dir, env=app_env(app_dir))
 
 
 @pytest.mark.slow
@@ -650,13 +555,14 @@ def test_sigterm_lets_every_kind_of_in_flight_request_complete(faults_dir: Path)
         clients = [threading.Thread(target=call, args=(n,)) for n in ("async", "sync", "upload")]
         for client in clients:
             client.start()
-        deadline = time.monotonic() + BOUND
-        while not (
-            upload_paused.is_set()
-            and {"async started", "sync started", "upload started"} <= set(recorded(faults_dir))
-        ):
-            assert time.monotonic() < deadline, server.output
-            time.sleep(0.02)
+        server.wait_until(
+            lambda: (
+                upload_paused.is_set()
+                and {"async started", "sync started", "upload started"} <= set(recorded(faults_dir))
+            ),
+            "the requests to start",
+            BOUND,
+        )
         server.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         time.sleep(0.3)

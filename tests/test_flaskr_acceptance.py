@@ -16,23 +16,22 @@ failure to get the sources fails it.
 
 from __future__ import annotations
 
-import collections.abc as cabc
-import contextlib
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tarfile
 import textwrap
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.servers import Server
+from tests.servers import child_env
+from tests.servers import free_port
+from tests.servers import start_server
 
 pytestmark = pytest.mark.slow
 
@@ -172,10 +171,7 @@ def flaskr(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def environment(flaskr: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    paths = [str(flaskr), str(flaskr.parent / "plugins"), env.get("PYTHONPATH", "")]
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
-    env["PYTHONUNBUFFERED"] = "1"
+    env = child_env(flaskr, flaskr.parent / "plugins")
     env.pop("QUARTLIKE_APP", None)
     return env
 
@@ -217,47 +213,19 @@ def test_flaskr_test_suite_passes_on_quartlike(flaskr: Path) -> None:
     assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, (counts, output)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(flaskr: Path, port: int) -> cabc.Iterator[str]:
-    """Run ``quartlike --app flaskr run`` (Hypercorn) until the block ends; stop it by PID."""
-    log = (flaskr.parent / f"server-{port}.log").open("wb")
-    process = subprocess.Popen(
+def serving(flaskr: Path) -> Server:
+    """Run ``quartlike --app flaskr run`` (Hypercorn); stop it by PID when the block ends."""
+    port = free_port()
+    return start_server(
         [sys.executable, "-m", "quartlike", "--app", "flaskr", "run", "--port", str(port)],
+        port=port,
         cwd=flaskr,
         env=environment(flaskr),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        ready_path="/hello",
+        timeout=SERVER_TIMEOUT,
+        stop_timeout=SERVER_TIMEOUT,
+        log_path=flaskr.parent / f"server-{port}.log",
     )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_TIMEOUT
-        while True:
-            assert process.poll() is None, Path(log.name).read_text(errors="replace")
-            try:
-                if httpx.get(f"{base_url}/hello", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, Path(log.name).read_text(errors="replace")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=SERVER_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=SERVER_TIMEOUT)
-        log.close()
 
 
 def test_flaskr_serves_on_hypercorn(flaskr: Path) -> None:
@@ -271,7 +239,7 @@ def test_flaskr_serves_on_hypercorn(flaskr: Path) -> None:
         check=False,
     )
     assert init.returncode == 0 and "Initialized the database." in init.stdout, init
-    with serving(flaskr, free_port()) as base_url, httpx.Client(base_url=base_url) as http:
+    with serving(flaskr) as server, httpx.Client(base_url=server.base_url) as http:
         assert http.get("/").status_code == 200
         account = {"username": "ada", "password": "lovelace"}
         rv = http.post("/auth/register", data=account)

@@ -8,11 +8,7 @@ httpx, and stops it by PID (SIGTERM, then SIGKILL after a bounded wait).
 from __future__ import annotations
 
 import collections.abc as cabc
-import contextlib
-import os
 import signal
-import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -21,11 +17,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import STARTUP_TIMEOUT
+from tests.servers import Launcher
+from tests.servers import Server
+from tests.servers import app_env
+from tests.servers import free_port
+from tests.servers import launchers
+from tests.servers import start_server
+from tests.servers import write_app
+
 pytestmark = pytest.mark.slow
 
-#: Seconds a server gets to start answering, and to exit once signalled.
-STARTUP_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 #: The body size limit of the app under test.
 LIMIT = 1024
 STREAM_CHUNKS = [f"chunk {n}\n".encode() for n in range(1, 6)]
@@ -88,114 +90,19 @@ APP_SOURCE = textwrap.dedent(
 )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """A server process started for one test; its output goes to a log file."""
-
-    def __init__(self, args: list[str], cwd: Path, port: int, env: dict[str, str]) -> None:
-        self.port = port
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.log_path = cwd / f"server-{port}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            args,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            # Its own process group, so that a server which ignores SIGTERM can be
-            # killed together with any worker processes it started.
-            start_new_session=True,
-        )
-
-    @property
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self) -> None:
-        """Poll until the port accepts connections and GET / answers, or fail."""
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"The server exited with {self.process.returncode} before it was ready:\n"
-                    f"{self.output}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    pass
-                response = httpx.get(f"{self.base_url}/", timeout=2)
-            except (OSError, httpx.TransportError):
-                time.sleep(0.1)
-                continue
-            if response.status_code == 200:
-                return
-            time.sleep(0.1)
-        pytest.fail(f"The server was not ready within {STARTUP_TIMEOUT} s:\n{self.output}")
-
-    def wait_exit(self, timeout: float = STOP_TIMEOUT) -> int:
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"The server did not exit within {timeout} s:\n{self.output}")
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        """Signal the process by PID; SIGKILL it if it does not exit in time."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT)
-        return self.process.returncode
-
-    def close(self) -> None:
-        self.stop()
-        self._log.close()
-
-
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
-    (tmp_path / f"{APP_MODULE}.py").write_text(APP_SOURCE)
-    (tmp_path / "markers").mkdir()
-    return tmp_path
+    return write_app(tmp_path, APP_MODULE, APP_SOURCE)
 
 
 def server_env(app_dir: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(app_dir), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    env["QL_MARKER_DIR"] = str(app_dir / "markers")
+    env = app_env(app_dir)
     env.pop("QL_FAIL_STARTUP", None)
-    env.update(extra)
-    return env
+    return {**env, **extra}
 
 
-def hypercorn_args(port: int) -> list[str]:
-    return [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", f"{APP_MODULE}:app"]
-
-
-def uvicorn_args(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        f"{APP_MODULE}:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--lifespan",
-        "on",
-    ]
+LAUNCHERS = launchers(f"{APP_MODULE}:app")
+hypercorn_args = LAUNCHERS["hypercorn"]
 
 
 def run_script_args(port: int) -> list[str]:
@@ -203,23 +110,9 @@ def run_script_args(port: int) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-LAUNCHERS: dict[str, cabc.Callable[[int], list[str]]] = {
-    "hypercorn": hypercorn_args,
-    "uvicorn": uvicorn_args,
-}
-
-
-@contextlib.contextmanager
-def running(
-    launcher: cabc.Callable[[int], list[str]], app_dir: Path, **env: str
-) -> cabc.Iterator[Server]:
+def running(launcher: Launcher, app_dir: Path, **env: str) -> Server:
     port = free_port()
-    server = Server(launcher(port), app_dir, port, server_env(app_dir, **env))
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.close()
+    return start_server(launcher(port), port=port, cwd=app_dir, env=server_env(app_dir, **env))
 
 
 @pytest.fixture(params=sorted(LAUNCHERS))
@@ -313,11 +206,9 @@ def test_lifespan_hooks_run_at_start_and_on_sigterm(name: str, app_dir: Path) ->
 
 
 def run_until_exit(args: list[str], app_dir: Path, port: int) -> tuple[int, str]:
-    server = Server(args, app_dir, port, server_env(app_dir, QL_FAIL_STARTUP="1"))
-    try:
+    env = server_env(app_dir, QL_FAIL_STARTUP="1")
+    with Server(args, port=port, cwd=app_dir, env=env) as server:
         returncode = server.wait_exit(STARTUP_TIMEOUT)
-    finally:
-        server.close()
     return returncode, server.output
 
 

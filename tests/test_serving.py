@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import importlib.machinery
 import os
-import signal
-import socket
 import subprocess
 import sys
-import textwrap
 import threading
-import time
 import types
 import typing as t
 import uuid
 from pathlib import Path
 
-import httpx
 import hypercorn.asyncio
 import pytest
 
 import quartlike.cli
 from quartlike import Quart
+from tests.servers import child_env
+from tests.servers import free_port
+from tests.servers import start_process
+from tests.servers import stop_process
+from tests.servers import wait_for
+from tests.servers import write_source
 
 Calls = list[dict[str, t.Any]]
 
@@ -228,63 +229,8 @@ def test_a_failed_reloader_run_exits_with_its_code(
 # -- real processes --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUARTLIKE_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def wait_for(url: str, expected: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            last = httpx.get(url, timeout=2).text
-        except httpx.TransportError as e:
-            last = e
-        if last == expected:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer {expected!r} in {timeout} s (last: {last!r})")
-
-
-def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    # A session of its own: should the server not stop, its workers are killed with it.
-    return subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen[str]) -> str:
-    """SIGTERM the server by its PID (its workers stop with it); SIGKILL its process group
-    after a bounded wait. Returns its output.
-    """
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate(timeout=5)
-    return out or ""
-
-
-def write(path: Path, source: str) -> None:
-    path.write_text(textwrap.dedent(source), encoding="utf-8")
-    later = time.time() + 2
-    os.utime(path, (later, later))  # a clearly newer mtime, whatever the clock resolution
+def start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
+    return start_process(argv, cwd, child_env(drop_prefix="QUARTLIKE_"))
 
 
 @pytest.mark.slow
@@ -303,15 +249,15 @@ def test_app_run_reloads_changed_code(tmp_path: Path) -> None:
             app.run(port={}, use_reloader=True)
     """
     script = tmp_path / "serve_me.py"
-    write(script, source.format("before the edit", port))
+    write_source(script, source.format("before the edit", port))
     proc = start([sys.executable, str(script)], tmp_path)
     out = ""
     try:
         wait_for(f"http://127.0.0.1:{port}/", "before the edit")
-        write(script, source.format("after the edit", port))
+        write_source(script, source.format("after the edit", port))
         wait_for(f"http://127.0.0.1:{port}/", "after the edit", timeout=20)
     finally:
-        out = stop(proc)
+        out = stop_process(proc)
     assert proc.returncode == 0, out
     assert "Reloader: on" in out
 
@@ -320,7 +266,7 @@ def test_app_run_reloads_changed_code(tmp_path: Path) -> None:
 def test_app_run_debug_serves_with_the_reloader(tmp_path: Path) -> None:
     port = free_port()
     module = f"qlserve_{uuid.uuid4().hex[:8]}"
-    write(
+    write_source(
         tmp_path / f"{module}.py",
         """
         from quartlike import Quart, current_app
@@ -338,6 +284,6 @@ def test_app_run_debug_serves_with_the_reloader(tmp_path: Path) -> None:
     try:
         wait_for(f"http://127.0.0.1:{port}/", "debug=True")  # served by a worker in debug mode
     finally:
-        out = stop(proc)
+        out = stop_process(proc)
     assert proc.returncode == 0, out
     assert "Reloader: on" in out

@@ -9,10 +9,7 @@ in order, in marker files.
 
 from __future__ import annotations
 
-import collections.abc as cabc
-import contextlib
 import signal
-import sys
 import textwrap
 import threading
 import time
@@ -21,9 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .test_servers import Server
-from .test_servers import free_port
-from .test_servers import server_env
+from tests.servers import Launcher
+from tests.servers import Server
+from tests.servers import app_env
+from tests.servers import free_port
+from tests.servers import launchers
+from tests.servers import recorded
+from tests.servers import start_server
+from tests.servers import write_app
 
 pytestmark = pytest.mark.slow
 
@@ -114,57 +116,19 @@ APP_SOURCE = textwrap.dedent(
 )
 
 
-def hypercorn_args(port: int) -> list[str]:
-    return [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", f"{APP_MODULE}:app"]
-
-
-def uvicorn_args(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        f"{APP_MODULE}:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--lifespan",
-        "on",
-    ]
+LAUNCHERS = launchers(f"{APP_MODULE}:app")
+hypercorn_args = LAUNCHERS["hypercorn"]
 
 
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
-    (tmp_path / f"{APP_MODULE}.py").write_text(APP_SOURCE)
-    (tmp_path / "markers").mkdir()
-    return tmp_path
+    return write_app(tmp_path, APP_MODULE, APP_SOURCE)
 
 
-@contextlib.contextmanager
-def running(
-    app_dir: Path, bg_timeout: float = 5, launcher: cabc.Callable[[int], list[str]] = hypercorn_args
-) -> cabc.Iterator[Server]:
+def running(app_dir: Path, bg_timeout: float = 5, launcher: Launcher = hypercorn_args) -> Server:
     port = free_port()
-    env = server_env(app_dir, QL_BG_TIMEOUT=str(bg_timeout))
-    server = Server(launcher(port), app_dir, port, env)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.close()
-
-
-def order(app_dir: Path) -> list[str]:
-    path = app_dir / "markers" / "order"
-    return path.read_text().splitlines() if path.exists() else []
-
-
-def wait_until(predicate: cabc.Callable[[], bool], what: str, server: Server) -> None:
-    deadline = time.monotonic() + BOUND
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"Timed out waiting for {what}:\n{server.output}")
-        time.sleep(0.02)
+    env = app_env(app_dir, QL_BG_TIMEOUT=str(bg_timeout))
+    return start_server(launcher(port), port=port, cwd=app_dir, env=env)
 
 
 def terminate(server: Server) -> int:
@@ -175,9 +139,9 @@ def terminate(server: Server) -> int:
 # -- server-sent events --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("launcher", [hypercorn_args, uvicorn_args], ids=["hypercorn", "uvicorn"])
+@pytest.mark.parametrize("launcher", list(LAUNCHERS.values()), ids=list(LAUNCHERS))
 def test_sse_arrives_incrementally_and_a_closed_client_ends_the_generator(
-    app_dir: Path, launcher: cabc.Callable[[int], list[str]]
+    app_dir: Path, launcher: Launcher
 ) -> None:
     closed = app_dir / "markers" / "sse-closed"
     with running(app_dir, launcher=launcher) as server:
@@ -195,7 +159,7 @@ def test_sse_arrives_incrementally_and_a_closed_client_ends_the_generator(
                     # Abandoning the iteration closes the connection mid-stream.
                     left = time.monotonic()
                     break
-        wait_until(closed.exists, "the SSE generator's finally block", server)
+        server.wait_until(closed.exists, "the SSE generator's finally block", BOUND)
         assert time.monotonic() - left < 2
         assert [data for _, data in events] == ["tick 1", "tick 2", "tick 3"]
         # The app pauses 0.2 s between events: they were not buffered.
@@ -210,11 +174,13 @@ def test_sse_arrives_incrementally_and_a_closed_client_ends_the_generator(
 def test_sigterm_cancels_a_slow_background_task_before_after_serving(app_dir: Path) -> None:
     with running(app_dir, bg_timeout=0.5) as server:
         assert httpx.get(f"{server.base_url}/spawn/slow", timeout=BOUND).text == "spawned"
-        wait_until(lambda: "slow task started" in order(app_dir), "the task to start", server)
+        server.wait_until(
+            lambda: "slow task started" in recorded(app_dir), "the task to start", BOUND
+        )
         started = time.monotonic()
         assert terminate(server) == 0, server.output
         stopped = time.monotonic() - started
-    assert order(app_dir) == ["slow task started", "slow task cancelled", "after_serving"]
+    assert recorded(app_dir) == ["slow task started", "slow task cancelled", "after_serving"]
     assert "Cancelled 1 background task(s)" in server.output
     assert stopped < BOUND
 
@@ -224,9 +190,11 @@ def test_sigterm_lets_a_quick_background_task_finish_before_after_serving(
 ) -> None:
     with running(app_dir, bg_timeout=30) as server:
         assert httpx.get(f"{server.base_url}/spawn/quick", timeout=BOUND).text == "spawned"
-        wait_until(lambda: "quick task started" in order(app_dir), "the task to start", server)
+        server.wait_until(
+            lambda: "quick task started" in recorded(app_dir), "the task to start", BOUND
+        )
         assert terminate(server) == 0, server.output
-    assert order(app_dir) == ["quick task started", "quick task finished", "after_serving"]
+    assert recorded(app_dir) == ["quick task started", "quick task finished", "after_serving"]
     assert "Cancelled" not in server.output
 
 
@@ -244,12 +212,12 @@ def test_sigterm_lets_an_in_flight_request_complete(app_dir: Path) -> None:
         client = threading.Thread(target=call)
         client.start()
         try:
-            wait_until(lambda: "request started" in order(app_dir), "the request", server)
+            server.wait_until(lambda: "request started" in recorded(app_dir), "the request", BOUND)
             assert terminate(server) == 0, server.output
         finally:
             client.join(BOUND)
         assert result == {"response": (200, "finished")}, server.output
-    assert order(app_dir) == ["request started", "request finished", "after_serving"]
+    assert recorded(app_dir) == ["request started", "request finished", "after_serving"]
 
 
 def test_sigterm_ends_an_open_event_stream_after_the_graceful_timeout(app_dir: Path) -> None:
@@ -285,4 +253,4 @@ def test_sigterm_ends_an_open_event_stream_after_the_graceful_timeout(app_dir: P
     # it: the generator's finally ran, and the app's shutdown came after.
     assert len(events) > at_sigterm
     assert outcome == ["cut"]
-    assert order(app_dir) == ["sse closed", "after_serving"]
+    assert recorded(app_dir) == ["sse closed", "after_serving"]

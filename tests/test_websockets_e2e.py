@@ -12,27 +12,26 @@ import asyncio
 import collections.abc as cabc
 import contextlib
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.exceptions import InvalidStatus
 
+from tests.servers import STOP_TIMEOUT
+from tests.servers import Server
+from tests.servers import app_env
+from tests.servers import free_port
+from tests.servers import launchers
+from tests.servers import start_server
+from tests.servers import write_app
+
 pytestmark = pytest.mark.slow
 
-#: Seconds a server gets to start answering, and to exit once signalled.
-STARTUP_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 #: Bound for each network wait of a test.
 TIMEOUT = 10.0
 #: The app's MAX_WEBSOCKET_MESSAGE_SIZE.
@@ -159,114 +158,17 @@ APP_SOURCE = textwrap.dedent(
 )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """A server process started for one test; its output goes to a log file."""
-
-    def __init__(self, args: list[str], cwd: Path, port: int, env: dict[str, str]) -> None:
-        self.port = port
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.ws_url = f"ws://127.0.0.1:{port}"
-        self.log_path = cwd / f"server-{port}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            args,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, workers included
-        )
-
-    @property
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"The server exited with {self.process.returncode}:\n{self.output}")
-            try:
-                response = httpx.get(f"{self.base_url}/", timeout=2)
-            except httpx.TransportError:
-                time.sleep(0.1)
-                continue
-            if response.status_code == 200:
-                return
-            time.sleep(0.1)
-        pytest.fail(f"The server was not ready within {STARTUP_TIMEOUT} s:\n{self.output}")
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        """Signal the process by PID; SIGKILL its group if it does not exit in time."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT)
-        return self.process.returncode
-
-    def close(self) -> None:
-        try:
-            self.stop()
-        finally:
-            self._log.close()
-
-
-def hypercorn_args(port: int) -> list[str]:
-    return [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", f"{APP_MODULE}:asgi"]
-
-
-def uvicorn_args(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        f"{APP_MODULE}:asgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--lifespan",
-        "on",
-    ]
-
-
-LAUNCHERS: dict[str, cabc.Callable[[int], list[str]]] = {
-    "hypercorn": hypercorn_args,
-    "uvicorn": uvicorn_args,
-}
+LAUNCHERS = launchers(f"{APP_MODULE}:asgi")
 
 
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
-    (tmp_path / f"{APP_MODULE}.py").write_text(APP_SOURCE)
-    (tmp_path / "markers").mkdir()
-    return tmp_path
+    return write_app(tmp_path, APP_MODULE, APP_SOURCE)
 
 
-@contextlib.contextmanager
-def running(name: str, app_dir: Path) -> cabc.Iterator[Server]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(app_dir), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    env["QL_MARKER_DIR"] = str(app_dir / "markers")
+def running(name: str, app_dir: Path) -> Server:
     port = free_port()
-    server = Server(LAUNCHERS[name](port), app_dir, port, env)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.close()
+    return start_server(LAUNCHERS[name](port), port=port, cwd=app_dir, env=app_env(app_dir))
 
 
 @pytest.fixture

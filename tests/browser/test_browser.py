@@ -22,16 +22,15 @@ import asyncio
 import collections.abc as cabc
 import contextlib
 import os
-import signal
 import socket
-import subprocess
 import sys
-import time
 import typing as t
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.servers import Server
+from tests.servers import child_env
 
 try:
     from playwright.async_api import async_playwright
@@ -127,86 +126,32 @@ async def browser(browser_ready: None) -> cabc.AsyncIterator[Browser]:
 # -- servers ------------------------------------------------------------------------------
 
 
-class Server:
-    """An example served by Hypercorn in a subprocess, on a socket this test made.
+@contextlib.contextmanager
+def serving(example: str, **env: str) -> cabc.Iterator[Server]:
+    """Serve ``examples/<example>`` with Hypercorn, on a socket this test made.
 
     The listening socket is bound here (port 0: the system picks a free port)
     and handed to Hypercorn as ``fd://N``, so no other process can take the
     port between choosing it and serving on it.
     """
-
-    def __init__(self, example: str, env: cabc.Mapping[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        with listener:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(128)
-            self.port = int(listener.getsockname()[1])
-            self.url = f"http://127.0.0.1:{self.port}"
-            fd = listener.fileno()
-            args = [sys.executable, "-m", "hypercorn", "--bind", f"fd://{fd}"]
-            args += ["--access-logfile", "-", f"{example}:app"]
-            self.process = subprocess.Popen(
-                args,
-                cwd=ROOT / "examples" / example,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                pass_fds=(fd,),
-                # Its own process group: Hypercorn runs the app in a worker process,
-                # and a stuck server is killed together with it.
-                start_new_session=True,
-            )
-
-    @property
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self) -> None:
-        """Poll ``GET /`` until it answers 200; fail if the server exits or takes too long."""
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"The server exited with {self.process.returncode}:\n{self.output}",
-                    pytrace=False,
-                )
-            try:
-                if httpx.get(f"{self.url}/", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"The server did not answer within {STARTUP_TIMEOUT} s:\n{self.output}")
-
-    def stop(self) -> None:
-        """SIGTERM by PID; SIGKILL the process group if it does not exit in time."""
-        try:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=STOP_TIMEOUT)
-            # A worker left behind by the server would be in its process group.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        finally:
-            self._log.close()
-
-
-@contextlib.contextmanager
-def serving(example: str, **env: str) -> cabc.Iterator[Server]:
-    server = Server(example, env, ARTIFACTS / f"{example}-server.log")
-    try:
-        server.wait_ready()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        fd = listener.fileno()
+        args = [sys.executable, "-m", "hypercorn", "--bind", f"fd://{fd}"]
+        args += ["--access-logfile", "-", f"{example}:app"]
+        server = Server(
+            args,
+            port=int(listener.getsockname()[1]),
+            cwd=ROOT / "examples" / example,
+            env=child_env(**env),
+            log_path=ARTIFACTS / f"{example}-server.log",
+            pass_fds=(fd,),
+            stop_timeout=STOP_TIMEOUT,
+        )
+    with server:
+        server.wait_ready("/", STARTUP_TIMEOUT)
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -282,7 +227,7 @@ async def register_and_log_in(tab: Tab, url: str, username: str) -> None:
 
 
 async def test_blog_register_log_in_post_and_edit(browser: Browser, blog_server: Server) -> None:
-    url = blog_server.url
+    url = blog_server.base_url
     async with asyncio.timeout(TEST_TIMEOUT):
         ada = await open_tab(browser)
         page = ada.page
@@ -371,7 +316,7 @@ async def expect_message(tab: Tab, nick: str, text: str) -> None:
 
 
 async def test_chat_two_browsers_exchange_messages(browser: Browser, chat_server: Server) -> None:
-    url = chat_server.url
+    url = chat_server.base_url
     async with asyncio.timeout(TEST_TIMEOUT):
         alice = await open_tab(browser)
         bob = await open_tab(browser)
@@ -424,7 +369,7 @@ async def test_video_player_uses_range_requests(browser: Browser, video_server: 
 
         tab.page.on("request", on_request)
         tab.page.on("response", on_response)
-        await tab.page.goto(f"{video_server.url}/")
+        await tab.page.goto(f"{video_server.base_url}/")
         player = "document.getElementById('player')"
         await tab.page.wait_for_function(f"{player}.readyState >= 1")  # metadata loaded
         duration = await tab.page.evaluate(f"{player}.duration")

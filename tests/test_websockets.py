@@ -1630,3 +1630,44 @@ async def test_websocket_signals(app: Quart, client: QuartClient) -> None:
     finally:
         for signal, receiver in pairs:
             signal.disconnect(receiver, app)
+
+
+@pytest.mark.parametrize(("scheme", "expected"), [("https", "wss"), ("http", "ws")])
+async def test_http_scheme_in_a_websocket_scope_is_read_as_ws(scheme: str, expected: str) -> None:
+    # Proxy middleware writes the forwarded http/https into websocket scopes.
+    app = Quart(__name__)
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.accept()
+        await websocket.send(websocket.scheme)
+
+    sent: list[dict[str, t.Any]] = []
+    incoming = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
+
+    async def receive() -> dict[str, t.Any]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(10)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, t.Any]) -> None:
+        sent.append(dict(message))
+
+    scope: t.Any = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "scheme": scheme,
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"example.com")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 443),
+        "subprotocols": [],
+    }
+    await asyncio.wait_for(app(scope, receive, send), 5)
+    assert sent[0]["type"] == "websocket.accept"
+    assert {"type": "websocket.send", "text": expected} in sent

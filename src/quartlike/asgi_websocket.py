@@ -169,6 +169,17 @@ class ASGIWebsocketConnection:
             self._pump.cancel()
 
 
+def _websocket_scheme(scheme: str) -> str:
+    # Proxy middleware (Hypercorn's ProxyFixMiddleware, say) writes the
+    # forwarded "http"/"https" into websocket scopes; routing tells websocket
+    # rules from HTTP ones by the ws/wss scheme, so put it back.
+    if scheme == "https":
+        return "wss"
+    if scheme == "http":
+        return "ws"
+    return scheme
+
+
 def websocket_from_scope(
     app: Quart, scope: WebsocketScope, connection: ASGIWebsocketConnection
 ) -> Websocket:
@@ -180,7 +191,7 @@ def websocket_from_scope(
     return app.websocket_class(
         path,
         scope.get("query_string", b""),
-        scope.get("scheme", "ws"),
+        _websocket_scheme(scope.get("scheme", "ws")),
         scope["headers"],
         root_path,
         scope.get("http_version", "1.1"),

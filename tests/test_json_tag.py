@@ -20,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from quartlike.globals import _cv_app
+from quartlike.json import dumps as json_dumps
 from quartlike.json.provider import DefaultJSONProvider
 from quartlike.json.tag import JSONTag
 from quartlike.json.tag import PassDict
@@ -337,3 +338,121 @@ def test_differential_against_flask(value: t.Any) -> None:
     assert dumped == theirs.dumps(value)
     assert ours.loads(dumped) == value
     assert theirs.loads(dumped) == value
+
+
+# ---------------------------------------------------------------------------
+# Values that need no tag skip the tagging walk
+# ---------------------------------------------------------------------------
+
+plain_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+)
+plain_values = st.recursive(
+    plain_leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(keys, children, max_size=4),
+    ),
+    max_leaves=15,
+)
+
+
+def dumps_through_tag(s: TaggedJSONSerializer, value: t.Any) -> str:
+    """What ``dumps`` gives by walking every value with ``tag``."""
+    return json_dumps(s.tag(value), separators=(",", ":"))
+
+
+@settings(database=None, max_examples=300, deadline=None)
+@given(plain_values)
+def test_plain_values_dump_as_flask_and_as_the_tagging_walk(value: t.Any) -> None:
+    ours = TaggedJSONSerializer()
+    dumped = ours.dumps(value)
+    assert dumped == flask_serializer().dumps(value)
+    assert dumped == dumps_through_tag(ours, value)
+    assert ours.loads(dumped) == value
+
+
+@settings(database=None, max_examples=200, deadline=None)
+@given(plain_values)
+def test_plain_values_dump_as_flask_in_an_app(value: t.Any) -> None:
+    with flask.Flask(__name__).app_context():
+        expected = flask_serializer().dumps(value)
+
+    class App:
+        response_class = Response
+        debug = False
+
+        def __init__(self) -> None:
+            self.json = DefaultJSONProvider(self)
+
+    token = _cv_app.set(types.SimpleNamespace(app=App()))  # type: ignore[arg-type]
+    try:
+        assert TaggedJSONSerializer().dumps(value) == expected
+    finally:
+        _cv_app.reset(token)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {" t": 1},  # a one-key dict whose key is a tag name is escaped
+        {"a": {" u": [1]}},
+        [{"x": [{" di": None}]}],
+        {"a": [1, (2,)]},
+        {"a": b"x"},
+        {"a": Markup("<b>")},
+        {"a": OrderedDict(b=1)},
+        [True, 1.5, "s", None, SAMPLE_UUID],
+    ],
+)
+def test_values_that_need_tags_are_still_tagged(value: t.Any) -> None:
+    ours = TaggedJSONSerializer()
+    assert ours.dumps(value) == flask_serializer().dumps(value)
+    assert ours.dumps(value) == dumps_through_tag(ours, value)
+
+
+def test_a_tag_for_plain_values_is_honoured() -> None:
+    class TagUpper(JSONTag):
+        __slots__ = ()
+        key = " up"
+
+        def check(self, value: t.Any) -> bool:
+            return isinstance(value, str)
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return value.upper()
+
+        def to_python(self, value: t.Any) -> t.Any:
+            return value.lower()
+
+    s = TaggedJSONSerializer()
+    assert s.dumps({"a": "x"}) == '{"a":"x"}'
+    s.register(TagUpper, index=0)
+    assert s.dumps({"a": "x"}) == '{"a":{" up":"X"}}'
+    assert s.dumps("y") == '{" up":"Y"}'
+    # Changing ``order`` directly is seen too.
+    s.order.pop(0)
+    assert s.dumps({"a": "x"}) == '{"a":"x"}'
+    s.order.append(TagUpper(s))
+    assert s.dumps({"a": "x"}) == '{"a":{" up":"X"}}'
+
+
+def test_a_subclass_tag_method_is_honoured() -> None:
+    class Counting(TaggedJSONSerializer):
+        __slots__ = ("calls",)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def tag(self, value: t.Any) -> t.Any:
+            self.calls += 1
+            return super().tag(value)
+
+    s = Counting()
+    assert s.dumps({"a": [1, "b"]}) == '{"a":[1,"b"]}'
+    assert s.calls == 4

@@ -796,3 +796,27 @@ async def test_json_body_reuses_the_body_limit() -> None:
     client = app.test_client()
     assert (await client.post("/", json=[1, 2])).data == b"[1, 2]"
     assert (await client.post("/", json=list(range(10)))).status_code == 413
+
+
+def test_a_request_and_its_body_are_freed_without_the_garbage_collector() -> None:
+    import gc
+    import weakref
+
+    from quartlike.wrappers.request import Body
+    from quartlike.wrappers.request import Request
+
+    async def receive() -> t.Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope: t.Any = {"type": "http", "headers": []}
+    gc.disable()
+    try:
+        body = Body(receive, None)
+        req = Request("GET", "http", "/", b"", [], "", "1.1", scope, body=body)
+        assert body.owner is req
+        gone = weakref.ref(req)
+        del req
+        assert gone() is None
+        assert body.owner is None
+    finally:
+        gc.enable()

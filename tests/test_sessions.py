@@ -16,7 +16,9 @@ import json
 import threading
 import time
 import typing as t
+import unittest.mock
 import uuid
+import zlib
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -24,6 +26,9 @@ from datetime import timedelta
 import flask
 import pytest
 from flask.json.tag import TaggedJSONSerializer as FlaskTaggedJSON
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from itsdangerous import BadSignature
 from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
@@ -1525,3 +1530,126 @@ async def test_session_behaviour_matches_flask(scenario: Scenario) -> None:
         for cookie in expected.cookies:
             assert "samesite" not in cookie["attrs"]
     assert got == expected
+
+
+# -- the cookie serializer's shortcuts give the same cookies ----------------------------------
+
+
+def plain_serializer(keys: list[str]) -> URLSafeTimedSerializer:
+    """itsdangerous' own serializer with the settings of the cookie interface."""
+    return URLSafeTimedSerializer(
+        keys,  # type: ignore[arg-type]
+        salt="cookie-session",
+        serializer=quartlike.sessions.TaggedJSONSerializer(),
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
+    )
+
+
+session_payloads = st.dictionaries(
+    st.text(max_size=6),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.text(max_size=40),
+        st.text(alphabet="ab", max_size=60),  # compressible
+        st.binary(max_size=20),
+        st.lists(st.integers(), max_size=5).map(tuple),
+    ),
+    max_size=4,
+)
+
+
+@settings(database=None, max_examples=300, deadline=None)
+@given(payload=session_payloads, fallbacks=st.lists(st.sampled_from(["old-1", "old-2"])))
+def test_cookies_are_those_of_the_plain_itsdangerous_serializer(
+    payload: dict[str, t.Any], fallbacks: list[str]
+) -> None:
+    app = Quart(__name__)
+    app.secret_key = SECRET
+    app.config["SECRET_KEY_FALLBACKS"] = fallbacks
+    ours = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert ours is not None
+    theirs = plain_serializer([*fallbacks, SECRET])
+    with unittest.mock.patch("time.time", return_value=1_700_000_000.5):
+        for _ in range(2):  # the second time from the kept signer and keyed HMAC
+            cookie = ours.dumps(payload)
+            assert cookie == theirs.dumps(payload)
+            assert ours.loads(cookie, max_age=60) == theirs.loads(cookie, max_age=60)
+        for old in fallbacks:
+            old_cookie = plain_serializer([old]).dumps(payload)
+            assert ours.loads(old_cookie) == theirs.loads(old_cookie)
+        with pytest.raises(BadSignature):
+            ours.loads(plain_serializer(["unknown"]).dumps(payload))
+
+
+RUNS = [bytes([c]) * n for c in b"a\0{" for n in range(11)]
+
+
+@settings(database=None, max_examples=500, deadline=None)
+@given(st.binary(max_size=10) | st.sampled_from(RUNS))
+def test_payloads_of_ten_bytes_or_less_are_never_compressed(data: bytes) -> None:
+    # itsdangerous compresses only when zlib saves at least 2 bytes; the
+    # serializer skips zlib on payloads of up to 10 bytes on that ground.
+    assert not len(zlib.compress(data)) < len(data) - 1
+
+
+def test_vary_on_cookie_writes_what_the_header_set_writes() -> None:
+    from quartlike.sessions import _vary_on_cookie
+    from quartlike.wrappers.response import Response
+
+    for existing in [None, "", "Accept-Encoding", "cookie", "Accept, Cookie", "*", 'x, "y z"']:
+        ours, theirs = Response("x"), Response("x")
+        for response in (ours, theirs):
+            if existing is not None:
+                response.headers["Vary"] = existing
+        _vary_on_cookie(ours)
+        theirs.vary.add("Cookie")
+        assert ours.headers.to_wsgi_list() == theirs.headers.to_wsgi_list(), existing
+
+
+@pytest.mark.parametrize("existing", [None, "Accept-Encoding"])
+@pytest.mark.parametrize("action", ["read", "write", "clear"])
+async def test_vary_and_set_cookie_headers_match_flask(existing: str | None, action: str) -> None:
+    def view(s: t.Any) -> None:
+        if action == "read":
+            s.get("a")
+        elif action == "write":
+            s["a"] = 2
+        else:
+            s.clear()
+
+    extra = {"Vary": existing} if existing is not None else {}
+    fapp = _flask_app()
+
+    @fapp.get("/")
+    def flask_view() -> t.Any:
+        view(flask.session)
+        return "ok", extra
+
+    app = Quart(__name__)
+    app.secret_key = SECRET
+
+    @app.get("/")
+    async def our_view() -> t.Any:
+        view(session)
+        return "ok", extra
+
+    cookie = sign({"a": 1})
+    fclient = fapp.test_client()
+    fclient.set_cookie("session", cookie)
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    with unittest.mock.patch("time.time", return_value=1_700_000_000.5):
+        theirs = fclient.get("/").headers
+        ours = (await client.get("/")).headers
+
+    def summary(headers: Headers) -> list[tuple[str, str]]:
+        # The cookie's attributes differ by default (SameSite), its value does not.
+        return [
+            (key.lower(), value.partition(";")[0])
+            for key, value in headers.items()
+            if key.lower() in ("vary", "set-cookie")
+        ]
+
+    assert summary(ours) == summary(theirs)

@@ -53,6 +53,12 @@ propagate unchanged.
 Long bodies never hold the event loop: data is handled in slices of at most
 64 KiB and the parser yields to the loop (``await asyncio.sleep(0)``) after
 every 64 KiB of data and after every few hundred fields or multipart events.
+
+A small urlencoded body that has arrived whole (at most
+:data:`URLENCODED_AT_ONCE_LIMIT` bytes and at most
+:data:`URLENCODED_AT_ONCE_SEGMENTS` ``&``-separated segments) can instead be
+parsed in one synchronous call, :meth:`FormDataParser.parse_urlencoded_data`,
+with the same results, limits and errors as the incremental parser.
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ from urllib.parse import unquote_to_bytes
 
 from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -84,10 +91,23 @@ from werkzeug.sansio.multipart import MultipartDecoder
 from werkzeug.sansio.multipart import NeedData
 from werkzeug.sansio.multipart import State
 
-__all__ = ["FormDataParser", "FormParserOptions", "parse_form_data"]
+__all__ = [
+    "URLENCODED_AT_ONCE_LIMIT",
+    "URLENCODED_AT_ONCE_SEGMENTS",
+    "FormDataParser",
+    "FormParserOptions",
+    "parse_form_data",
+]
 
 #: Largest slice of body data handled between two checks of the event loop.
 _SLICE_SIZE = 64 * 1024
+#: Largest urlencoded body :meth:`FormDataParser.parse_urlencoded_data` parses
+#: in one go (one slice of the incremental parser, so the results are the same).
+URLENCODED_AT_ONCE_LIMIT = _SLICE_SIZE
+#: Most ``&``-separated segments parsed in one go: more are parsed
+#: incrementally, pausing for the event loop (only reached when
+#: ``max_form_parts`` is above it or ``None``).
+URLENCODED_AT_ONCE_SEGMENTS = 1024
 #: Yield to the event loop after this many decoded fields or multipart events.
 _YIELD_EVERY_ITEMS = 128
 #: Bytes of a spooled upload collected in memory before one write to disk.
@@ -144,7 +164,7 @@ class FormDataParser:
         errors: str = "replace",
         cls: type[MultiDict[str, t.Any]] = MultiDict,
     ) -> None:
-        codec = _text_codec_name(charset)
+        codec = _parser_codec_name(charset)
         if codec is None:
             raise LookupError(f"{charset!r} is not a known text encoding.")
         codecs.lookup_error(errors)
@@ -274,6 +294,70 @@ class FormDataParser:
             self._decode(unquote_to_bytes(value.replace(b"+", b" ")), charset),
         )
 
+    def parse_urlencoded_data(self, data: bytes, options: dict[str, str]) -> _FormResult | None:
+        """Parse a complete urlencoded body in one synchronous call, if it is small.
+
+        The result, and the error raised for a body over a limit or that
+        cannot be decoded, are those of :meth:`parse` given the same body; only
+        the pauses for the event loop are left out, which is why the body must
+        be small.
+
+        :param data: the whole body.
+        :param options: the content type parameters (``charset``).
+        :return: ``(form, files)`` as :meth:`parse` returns them, or ``None``
+            when ``data`` has more than :data:`URLENCODED_AT_ONCE_LIMIT` bytes
+            or more than :data:`URLENCODED_AT_ONCE_SEGMENTS` segments: parse
+            it with :meth:`parse` then.
+        :raises werkzeug.exceptions.BadRequest: the body cannot be decoded.
+        :raises werkzeug.exceptions.RequestEntityTooLarge: a part limit or the
+            field memory limit was exceeded.
+        """
+        if len(data) > URLENCODED_AT_ONCE_LIMIT or data.count(b"&") >= URLENCODED_AT_ONCE_SEGMENTS:
+            return None
+        if not data:
+            return self._from_pairs([]), self.cls()
+        # What _parse_urlencoded does with a body that is a single slice, in
+        # the same order: count the finished segments, check and add them one
+        # by one, check the last (unfinished) segment, then count and add it.
+        segments = data.split(b"&")
+        last = segments.pop()
+        seen = len(segments)
+        max_size = self.max_form_memory_size
+        max_parts = self.max_form_parts
+        if seen and max_parts is not None and seen > max_parts:
+            raise RequestEntityTooLarge(f"The form has more than {max_parts} fields.")
+        charset = self._charset_for(options.get("charset"))
+        errors = self.errors
+        pairs: list[tuple[str, str]] = []
+        add = pairs.append
+        try:
+            for segment in segments:
+                if max_size is not None and len(segment) > max_size:
+                    raise _field_too_large(max_size)
+                if segment:
+                    add(_decode_segment(segment, charset, errors))
+            if max_size is not None and len(last) > max_size:
+                raise _field_too_large(max_size)
+            if last:
+                if max_parts is not None and seen + 1 > max_parts:
+                    raise RequestEntityTooLarge(f"The form has more than {max_parts} fields.")
+                add(_decode_segment(last, charset, errors))
+        except UnicodeError as exc:
+            raise BadRequest(f"The form data could not be decoded as {charset}.") from exc
+        return self._from_pairs(pairs), self.cls()
+
+    def _from_pairs(self, pairs: list[tuple[str, str]]) -> MultiDict[str, t.Any]:
+        """Return the parsed ``(name, value)`` pairs as the configured multidict class.
+
+        The same result as adding them one by one to a :class:`MultiDict` and
+        calling :meth:`_finish`, built directly for werkzeug's own classes.
+
+        :param pairs: the parsed items, in order.
+        """
+        if self.cls is MultiDict or self.cls is ImmutableMultiDict:
+            return self.cls(pairs)
+        return self._finish(MultiDict(pairs))
+
 
 async def parse_form_data(
     body: cabc.AsyncIterable[bytes],
@@ -290,6 +374,27 @@ async def parse_form_data(
     :return: ``(form, files)``, see :meth:`FormDataParser.parse`.
     """
     return await FormDataParser(**limits).parse(body, mimetype, options)
+
+
+def _decode_segment(segment: bytes, charset: str, errors: str) -> tuple[str, str]:
+    """Split one urlencoded segment on its first ``=`` and decode both halves.
+
+    As :meth:`FormDataParser._decode_pair`, but a decoding error is left to the
+    caller; ``%``-decoding is skipped where there is no ``%``, which gives the
+    same bytes.
+
+    :param segment: a non-empty ``name=value`` (or bare ``name``) segment.
+    :param charset: the charset applied after %-decoding.
+    :param errors: the codec error handler.
+    """
+    name, _, value = segment.partition(b"=")
+    name = name.replace(b"+", b" ")
+    if b"%" in name:
+        name = unquote_to_bytes(name)
+    value = value.replace(b"+", b" ")
+    if b"%" in value:
+        value = unquote_to_bytes(value)
+    return name.decode(charset, errors), value.decode(charset, errors)
 
 
 @functools.cache
@@ -316,6 +421,15 @@ def _text_codec_name(name: str) -> str | None:
     if normalized not in _codec_names():
         return None
     return normalized if _is_text_codec(normalized) else None
+
+
+@functools.lru_cache(maxsize=16)
+def _parser_codec_name(name: str) -> str | None:
+    """:func:`_text_codec_name` for the parser's own charset (set by the app, not the client).
+
+    :param name: the ``charset`` given to :class:`FormDataParser`.
+    """
+    return _text_codec_name(name)
 
 
 @functools.cache

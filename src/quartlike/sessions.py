@@ -18,12 +18,19 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import hashlib
+import hmac
 import typing as t
+import zlib
 from datetime import UTC
 from datetime import datetime
 
 from itsdangerous import BadData
+from itsdangerous import Signer
+from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.signer import HMACAlgorithm
+from itsdangerous.url_safe import URLSafeSerializerMixin
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
@@ -216,6 +223,93 @@ class SessionInterface:
         )
 
 
+#: Keyed HMAC objects kept by one signer: one per secret key (current and fallbacks).
+_MAX_KEYED = 16
+
+
+class _PrekeyedHMAC(HMACAlgorithm):
+    """itsdangerous' HMAC signing, from a copy of an HMAC object already keyed.
+
+    The same signatures as :class:`~itsdangerous.signer.HMACAlgorithm`; keying
+    HMAC (and, with OpenSSL 3, looking the digest up) is done once per key
+    instead of once per signature.
+    """
+
+    def __init__(self, digest_method: t.Any = None) -> None:
+        super().__init__(digest_method)
+        self._keyed: dict[bytes, hmac.HMAC] = {}
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            keyed = hmac.new(key, digestmod=self.digest_method)
+            if len(self._keyed) < _MAX_KEYED:
+                self._keyed[key] = keyed
+        mac = keyed.copy()
+        mac.update(value)
+        return mac.digest()
+
+
+class _SessionSigner(TimestampSigner):
+    """The cookie signer: derives each signing key once instead of on every call.
+
+    A signer's settings (keys, salt, derivation, digest) are fixed when it is
+    built, so the derived keys are too. Signatures are the same as those of a
+    plain :class:`~itsdangerous.TimestampSigner`.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        if type(self.algorithm) is HMACAlgorithm:
+            self.algorithm = _PrekeyedHMAC(self.digest_method)
+        self._derived_keys: dict[str | bytes | None, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        derived = self._derived_keys.get(secret_key)
+        if derived is None:
+            derived = self._derived_keys[secret_key] = super().derive_key(secret_key)
+        return derived
+
+
+#: JSON payloads this short are never compressed by itsdangerous: zlib's output
+#: for non-empty input is at least 9 bytes (2 of header, 3 of deflate data for
+#: one literal and the end of the block, 4 of checksum), and compression is
+#: only used when it saves at least 2 bytes.
+_NEVER_COMPRESSED = 10
+
+
+class _SessionSerializer(URLSafeTimedSerializer):
+    """The serializer of the cookie interface: Flask's format, less work per cookie.
+
+    It keeps its signer (one per salt) instead of building a new one for every
+    ``dumps`` and ``loads``, and skips trying zlib on payloads too short to
+    ever be compressed. The cookies are byte for byte those of a plain
+    :class:`~itsdangerous.URLSafeTimedSerializer` with the same settings.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._signers: dict[str | bytes | None, Signer] = {}
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        if salt is None:
+            salt = self.salt
+        signer = self._signers.get(salt)
+        if signer is None:
+            signer = self._signers[salt] = super().make_signer(salt)
+        return signer
+
+    def dump_payload(self, obj: t.Any) -> bytes:
+        # itsdangerous' URLSafeSerializerMixin.dump_payload, minus the zlib
+        # attempt on payloads it cannot shorten.
+        json = super(URLSafeSerializerMixin, self).dump_payload(obj)
+        if len(json) > _NEVER_COMPRESSED:
+            compressed = zlib.compress(json)
+            if len(compressed) < len(json) - 1:
+                return b"." + base64_encode(compressed)
+        return base64_encode(json)
+
+
 def _check_fallbacks(value: t.Any) -> list[str | bytes]:
     if value is None:
         return []
@@ -264,10 +358,11 @@ class SecureCookieSessionInterface(SessionInterface):
         if cached is not None and cached[0] == cache_key:
             return cached[1]
         keys: list[str | bytes] = [*cache_key[1], secret_key]  # the last key signs
-        serializer = URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]
+        serializer = _SessionSerializer(
+            keys,
             salt=self.salt,
             serializer=self.serializer,
+            signer=_SessionSigner,
             signer_kwargs={
                 "key_derivation": self.key_derivation,
                 "digest_method": self.digest_method,
@@ -309,8 +404,10 @@ class SecureCookieSessionInterface(SessionInterface):
         samesite = self.get_cookie_samesite(app)
         httponly = self.get_cookie_httponly(app)
 
-        if session.accessed:
-            response.vary.add("Cookie")
+        # "Cookie" is added to Vary at most once: adding it again changes nothing.
+        varied = session.accessed
+        if varied:
+            _vary_on_cookie(response)
         # Bypass the accessed-tracking of the session for our own reads.
         empty = not dict.__len__(session) if isinstance(session, dict) else not session
         if empty:
@@ -324,7 +421,8 @@ class SecureCookieSessionInterface(SessionInterface):
                     samesite=samesite,
                     httponly=httponly,
                 )
-                response.vary.add("Cookie")
+                if not varied:
+                    _vary_on_cookie(response)
             return
         if not self.should_set_cookie(app, session):
             return
@@ -343,4 +441,18 @@ class SecureCookieSessionInterface(SessionInterface):
             partitioned=partitioned,
             samesite=samesite,
         )
+        if not varied:
+            _vary_on_cookie(response)
+
+
+def _vary_on_cookie(response: Response) -> None:
+    """``response.vary.add("Cookie")``, without parsing a ``Vary`` header that is not there.
+
+    :param response: the response the session is saved on.
+    """
+    headers = response.headers
+    if headers.getlist("Vary"):
         response.vary.add("Cookie")
+    else:
+        # What the header set writes back once "Cookie" is added to it.
+        headers["Vary"] = "Cookie"

@@ -251,7 +251,7 @@ class TaggedJSONSerializer:
     too.
     """
 
-    __slots__ = ("order", "tags")
+    __slots__ = ("order", "tags", "_vetted_order")
 
     #: Tag classes registered on every new serializer, in this order.
     default_tags: t.ClassVar[list[type[JSONTag]]] = [
@@ -270,6 +270,9 @@ class TaggedJSONSerializer:
         self.tags: dict[str, JSONTag] = {}
         #: All tags, in the order they are tried when dumping.
         self.order: list[JSONTag] = []
+        # A copy of ``order`` once it was found to hold only built-in tags, see
+        # ``_plain_values_pass``.
+        self._vetted_order: list[JSONTag] | None = None
         for tag_class in self.default_tags:
             self.register(tag_class)
 
@@ -333,16 +336,75 @@ class TaggedJSONSerializer:
     def _untag_scan(self, value: t.Any) -> t.Any:
         """Untag a loaded JSON value, innermost values first."""
         if isinstance(value, dict):
-            return self.untag({k: self._untag_scan(v) for k, v in value.items()})
+            return self.untag(
+                {
+                    k: self._untag_scan(v) if isinstance(v, dict | list) else v
+                    for k, v in value.items()
+                }
+            )
         if isinstance(value, list):
-            return [self._untag_scan(item) for item in value]
+            return [
+                self._untag_scan(item) if isinstance(item, dict | list) else item for item in value
+            ]
         return value
+
+    def _plain_values_pass(self) -> bool:
+        """Tell whether values that need no tag may skip :meth:`tag` when dumping.
+
+        True when :meth:`tag` is this class's own and every tag in
+        :attr:`order` is a built-in one: none of those changes a ``str``,
+        ``int``, ``float``, ``bool`` or ``None``, and the dict and list tags
+        only copy their container (or escape a one-key dict whose key is a
+        tag name, which :meth:`_needs_tags` looks for).
+        """
+        order = self.order
+        if self._vetted_order == order:
+            return True
+        if type(self).tag is not TaggedJSONSerializer.tag or not all(
+            type(tag) in _BUILTIN_TAGS for tag in order
+        ):
+            return False
+        self._vetted_order = list(order)
+        return True
+
+    def _needs_tags(self, value: t.Any) -> bool:
+        """Tell whether tagging ``value`` could give anything but an equal copy of it.
+
+        False only for ``str``, ``int``, ``float``, ``bool`` and ``None``, and
+        for plain dicts and lists of them (nested to any depth), except a
+        one-key dict whose key is a registered tag name.
+
+        :param value: a value about to be serialised.
+        """
+        kind = type(value)
+        if kind in _PLAIN_TYPES:
+            return False
+        if kind is dict:
+            if len(value) == 1 and next(iter(value)) in self.tags:
+                return True
+            items = value.values()
+        elif kind is list:
+            items = value
+        else:
+            return True
+        for item in items:
+            if type(item) in _PLAIN_TYPES:
+                continue  # the common case, without a call
+            if self._needs_tags(item):
+                return True
+        return False
 
     def dumps(self, value: t.Any) -> str:
         """Tag ``value`` and encode it as compact JSON.
 
+        Values that need no tag (strings, numbers, booleans, ``None``, and
+        plain dicts and lists of them) are encoded as they are: tagging would
+        only copy them.
+
         :param value: the value to serialise.
         """
+        if self._plain_values_pass() and not self._needs_tags(value):
+            return _dumps(value, separators=(",", ":"))
         return _dumps(self.tag(value), separators=(",", ":"))
 
     def loads(self, value: str | bytes) -> t.Any:
@@ -351,3 +413,9 @@ class TaggedJSONSerializer:
         :param value: a document produced by :meth:`dumps`.
         """
         return self._untag_scan(_loads(value))
+
+
+#: The tag classes :meth:`TaggedJSONSerializer._plain_values_pass` knows.
+_BUILTIN_TAGS = frozenset(TaggedJSONSerializer.default_tags)
+#: The types of the values that no built-in tag changes (exact types only).
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})

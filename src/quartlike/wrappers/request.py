@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import json
 import typing as t
+import weakref
 
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.datastructures import FileStorage
@@ -30,6 +31,7 @@ from .base import BaseRequestWebsocket
 if t.TYPE_CHECKING:
     from werkzeug.datastructures import Headers
 
+    from ..formparser import FormDataParser
     from ..typing import ASGIReceiveCallable
     from ..typing import HTTPScope
 
@@ -61,7 +63,7 @@ class Body:
     :param data: the complete body, when ``receive`` is ``None``.
     """
 
-    __slots__ = ("_receive", "_data", "_consumed", "_complete", "declared_length", "owner")
+    __slots__ = ("_receive", "_data", "_consumed", "_complete", "declared_length", "_owner")
 
     def __init__(
         self,
@@ -74,8 +76,22 @@ class Body:
         self._consumed = False
         self._complete = receive is None
         self.declared_length = declared_length
-        #: The request this body belongs to; its limits apply to ``async for``.
-        self.owner: Request | None = None
+        self._owner: weakref.ref[Request] | None = None
+
+    @property
+    def owner(self) -> Request | None:
+        """The request this body belongs to; its limits apply to ``async for``.
+
+        Held through a weak reference: the request holds its body, and a
+        reference back would make every request a cycle that only the garbage
+        collector frees.
+        """
+        ref = self._owner
+        return None if ref is None else ref()
+
+    @owner.setter
+    def owner(self, request: Request | None) -> None:
+        self._owner = None if request is None else weakref.ref(request)
 
     def receive_from(self, receive: ASGIReceiveCallable) -> None:
         """Read the rest of the body from ``receive`` instead (used while streaming)."""
@@ -167,6 +183,36 @@ class Body:
             parts = [chunk async for chunk in self._chunks(max_length, timeout)]
             self._data = b"".join(parts)
         return self._data
+
+
+_URLENCODED = "application/x-www-form-urlencoded"
+_FORM_MIMETYPES = frozenset({_URLENCODED, "multipart/form-data"})
+_form_parser: type[FormDataParser] | None = None
+
+
+def _form_parser_class() -> type[FormDataParser]:
+    """:class:`~quartlike.formparser.FormDataParser`, imported on first use.
+
+    The form parser imports asyncio, which importing quartlike does not; the
+    class is kept here so that each form does not pay for an import statement.
+    """
+    global _form_parser
+    if _form_parser is None:
+        from ..formparser import FormDataParser
+
+        _form_parser = FormDataParser
+    return _form_parser
+
+
+async def _prepend(
+    chunks: list[bytes], rest: cabc.AsyncIterator[bytes]
+) -> cabc.AsyncIterator[bytes]:
+    """Yield the non-empty ``chunks``, then the chunks of ``rest``."""
+    for chunk in chunks:
+        if chunk:
+            yield chunk
+    async for chunk in rest:
+        yield chunk
 
 
 def _limits() -> tuple[int | None, float | None]:
@@ -309,28 +355,46 @@ class Request(BaseRequestWebsocket):
     @property
     def want_form_data_parsed(self) -> bool:
         """Whether the content type is one the form parser reads."""
-        return self.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+        return self.mimetype in _FORM_MIMETYPES
 
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
-        from ..formparser import FormDataParser
-
         if not self.want_form_data_parsed:
             self._form = self.parameter_storage_class()
             self._files = self.parameter_storage_class()
             return
         ctx = _cv_app.get(None)
         spool = ctx.app.config["FORM_SPOOL_THRESHOLD"] if ctx is not None else 500 * 1024
-        parser = FormDataParser(
+        parser = _form_parser_class()(
             max_form_memory_size=self.max_form_memory_size,
             max_form_parts=self.max_form_parts,
             spool_threshold=spool,
             cls=self.parameter_storage_class,
         )
-        streamed = not self.body.is_complete
-        form, files = await parser.parse(self.stream(), self.mimetype, self.mimetype_params)
-        self._form, self._files = form, files
+        body = self.body
+        streamed = not body.is_complete
+        stream = aiter(self.stream())
+        result = None
+        mimetype = self.mimetype
+        if mimetype.strip().lower() == _URLENCODED:
+            # A small body that arrives whole (usually in one message) is parsed
+            # in one go, without the incremental parser's per-field pauses.
+            chunks = [await anext(stream, b"")]
+            if body.is_complete:
+                # Nothing more to receive: see whether the stream has more to
+                # give (it does not, unless a subclass changed ``stream``).
+                # This also finishes it, which spares the event loop closing it.
+                more = await anext(stream, None)
+                if more is None:
+                    result = parser.parse_urlencoded_data(chunks[0], self.mimetype_params)
+                else:
+                    chunks.append(more)
+            if result is None:
+                stream = _prepend(chunks, stream)
+        if result is None:
+            result = await parser.parse(stream, mimetype, self.mimetype_params)
+        self._form, self._files = result
         self._form_streamed_body = streamed
 
     async def _get_form(self) -> MultiDict[str, str]:

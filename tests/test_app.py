@@ -174,9 +174,30 @@ def test_permanent_session_lifetime(app: Quart) -> None:
 # -- instance path -------------------------------------------------------------------------
 
 
-def test_default_instance_path() -> None:
+def test_default_instance_path_is_beside_the_top_level_package() -> None:
+    # tests is a package in the repository: the folder goes next to it, not inside.
     app = Quart(__name__)
-    assert app.instance_path == os.path.join(app.root_path, "instance")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    assert app.instance_path == os.path.join(repo, "instance")
+
+
+@pytest.mark.parametrize(
+    "import_name",
+    ["tests.test_app", "quartlike.app", "flask", "werkzeug.routing", "__main__", "no_such_module"],
+)
+def test_default_instance_path_matches_flask(import_name: str) -> None:
+    # Flask's rule, including apps installed into the interpreter's prefix
+    # (flask and werkzeug themselves, here): <prefix>/var/<name>-instance.
+    import flask
+
+    assert Quart(import_name).instance_path == flask.Flask(import_name).instance_path
+
+
+def test_installed_app_gets_a_var_folder_under_the_prefix() -> None:
+    app = Quart("werkzeug")
+    assert app.instance_path == os.path.join(
+        os.path.abspath(sys.prefix), "var", "werkzeug-instance"
+    )
 
 
 def test_absolute_instance_path(tmp_path: Path) -> None:

@@ -84,6 +84,44 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     return timedelta(seconds=value)
 
 
+def _find_package(import_name: str) -> tuple[str | None, str]:
+    """``(install prefix or None, folder containing the top-level package or module)``."""
+    import importlib.util
+    import pathlib
+
+    root_name = import_name.partition(".")[0]
+    module = sys.modules.get(root_name)
+    origin: str | None = getattr(module, "__file__", None) if module is not None else None
+    if origin is None and root_name != "__main__":
+        try:
+            spec = importlib.util.find_spec(root_name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None:
+            if spec.origin not in (None, "namespace", "built-in", "frozen"):
+                origin = spec.origin
+            elif spec.submodule_search_locations:
+                # A namespace package: its (first) folder stands for the package.
+                origin = os.path.join(next(iter(spec.submodule_search_locations)), "__init__.py")
+    if origin is None:
+        return None, os.getcwd()
+    folder = os.path.dirname(os.path.abspath(origin))
+    if os.path.basename(origin).startswith("__init__."):
+        folder = os.path.dirname(folder)  # a package: the folder that contains it
+    prefix = os.path.abspath(sys.prefix)
+    if pathlib.PurePath(folder).is_relative_to(prefix):
+        return prefix, folder
+    parent, name = os.path.split(folder)
+    if name.lower() == "site-packages":
+        lib_parent, lib = os.path.split(parent)
+        if lib.lower() == "lib":
+            return lib_parent, folder  # <prefix>/Lib/site-packages
+        if os.path.basename(lib_parent).lower() == "lib":
+            return os.path.dirname(lib_parent), folder  # <prefix>/lib/pythonX.Y/site-packages
+        return parent, folder
+    return None, folder
+
+
 _idna_hosts: dict[str, str] = {}
 
 
@@ -263,8 +301,17 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         return self.config_class(root_path, defaults)
 
     def auto_find_instance_path(self) -> str:
-        """The default instance folder: ``instance/`` beside the app's module or package."""
-        return os.path.join(self.root_path, "instance")
+        """The default instance folder, where Flask puts it.
+
+        ``instance/`` beside the app's top-level package (or beside its module);
+        for an app installed into the interpreter's prefix (site-packages),
+        ``<prefix>/var/<name>-instance`` instead, since the installed package's
+        folder is no place for runtime files.
+        """
+        prefix, package_path = _find_package(self.import_name)
+        if prefix is None:
+            return os.path.join(package_path, "instance")
+        return os.path.join(prefix, "var", f"{self.name}-instance")
 
     async def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"

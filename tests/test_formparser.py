@@ -9,6 +9,7 @@ import encodings
 import io
 import os
 import random
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -30,7 +31,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.test import EnvironBuilder
 
-from quartlike import formparser
 from quartlike.formparser import FormDataParser
 from quartlike.formparser import parse_form_data
 
@@ -591,7 +591,7 @@ async def test_multipart_disk_io_runs_off_the_event_loop(monkeypatch: pytest.Mon
     loop_thread = threading.get_ident()
     create_threads: list[int] = []
     write_threads: set[int] = set()
-    real_temporary_file = formparser.tempfile.TemporaryFile
+    real_temporary_file = tempfile.TemporaryFile
 
     class RecordingFile:
         def __init__(self, raw: t.IO[bytes]) -> None:
@@ -616,7 +616,7 @@ async def test_multipart_disk_io_runs_off_the_event_loop(monkeypatch: pytest.Mon
         create_threads.append(threading.get_ident())
         return RecordingFile(real_temporary_file(mode))
 
-    monkeypatch.setattr(formparser.tempfile, "TemporaryFile", recording_temporary_file)
+    monkeypatch.setattr(tempfile, "TemporaryFile", recording_temporary_file)
     content = os.urandom(200_000)
     body = multipart(file_part("a", "a.bin", content), file_part("b", "b.bin", content[:5000]))
     form, files = await parse(body, MULTIPART, MP_OPTIONS, chunk_size=1000, spool_threshold=100)

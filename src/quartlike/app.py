@@ -20,7 +20,7 @@ from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import Aborter
 from werkzeug.exceptions import BadHost
 from werkzeug.routing import BuildError
-from werkzeug.routing import Map
+from werkzeug.routing import Map as _WerkzeugMap
 from werkzeug.routing import MapAdapter
 from werkzeug.routing import Rule
 from werkzeug.utils import cached_property
@@ -42,6 +42,8 @@ from .json.provider import DefaultJSONProvider
 from .json.provider import JSONProvider
 from .lifespan import Lifespan
 from .logging import create_logger
+from .routing import Map
+from .routing import StaticRoutes
 from .scaffold import Scaffold
 from .scaffold import endpoint_from_view_func
 from .scaffold import setupmethod
@@ -164,7 +166,7 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
     response_class: type[Response] = Response
     websocket_class: type[Websocket] = Websocket
     url_rule_class: type[Rule] = Rule
-    url_map_class: type[Map] = Map
+    url_map_class: type[_WerkzeugMap] = Map
     config_class: type[Config] = Config
     app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
@@ -221,6 +223,7 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         self.json: JSONProvider = self.json_provider_class(self)
         self.aborter = self.aborter_class()
         self.url_map = self.url_map_class(host_matching=host_matching)
+        self._static_routes: StaticRoutes | None = None
         self.subdomain_matching = subdomain_matching
         self.static_host = static_host
 
@@ -398,6 +401,37 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
                     f" {view_func!r}. Give one of them another endpoint name."
                 )
             self.view_functions[endpoint] = view_func
+
+    def _binds_lazily(self) -> bool:
+        """Whether a connection's URL adapter may be bound on first use, and its
+        static rules matched without one (see :class:`~quartlike.routing.StaticRoutes`).
+
+        True for the usual set-up: no host or subdomain matching (every request
+        is bound to the empty subdomain), no ``TRUSTED_HOSTS`` (binding cannot
+        fail with a 400 that routing must report) and the default binding.
+        """
+        url_map = self.url_map
+        return (
+            self.config["TRUSTED_HOSTS"] is None
+            and not self.subdomain_matching
+            and not url_map.host_matching
+            and not url_map.default_subdomain
+            and "create_url_adapter" not in self.__dict__
+            and type(self).create_url_adapter is Quart.create_url_adapter
+        )
+
+    def _match_static(self, path: str, method: str, websocket: bool) -> Rule | None:
+        """The rule for a path of a static rule, or ``None`` when werkzeug must match.
+
+        Only valid when :meth:`_binds_lazily` is true.
+        """
+        table = self._static_routes
+        url_map = self.url_map
+        if table is None or table.url_map is not url_map or table.changes != url_map.changes:
+            if not isinstance(url_map, Map):
+                return None  # another map class: no change count to trust
+            table = self._static_routes = StaticRoutes(url_map)
+        return table.match(path, method, websocket)
 
     def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
         """Bind the URL map to a request (for matching and building) or to ``SERVER_NAME``.

@@ -44,6 +44,8 @@ if t.TYPE_CHECKING:
     from .wrappers.websocket import Websocket
 
 _sentinel: t.Any = object()
+#: A connection's URL adapter before it is bound (see ``url_adapter``).
+_UNBOUND: t.Any = object()
 
 
 def _refuse_on_loop(instead: str) -> None:
@@ -200,17 +202,21 @@ class _ConnectionContext(ABC):
     #: Whether a context of this kind pushed on the loop takes a lane of its own
     #: when the app asks for it (``Quart.request_thread_affinity``).
     _takes_lane: t.ClassVar[bool] = False
+    #: Whether this context serves a websocket (its rules are the websocket ones).
+    _websocket: t.ClassVar[bool] = False
 
     def __init__(self, app: Quart, connection: BaseRequestWebsocket) -> None:
         self.app = app
         self._connection = connection
-        self.url_adapter: MapAdapter | None = None
-        try:
-            self.url_adapter = app.create_url_adapter(connection)
-        except HTTPException as e:
-            # An untrusted Host, for example: reported by routing, so the
-            # app's error handlers see it.
-            connection.routing_exception = e
+        self._url_adapter: MapAdapter | None = _UNBOUND
+        if not app._binds_lazily():
+            self._url_adapter = None
+            try:
+                self._url_adapter = app.create_url_adapter(connection)
+            except HTTPException as e:
+                # An untrusted Host, for example: reported by routing, so the
+                # app's error handlers see it.
+                connection.routing_exception = e
         self._session: SessionMixin | None = None
         # True while the session can be opened on first use instead (the
         # default cookie interface: pure CPU work, no I/O), see ``session``.
@@ -226,12 +232,34 @@ class _ConnectionContext(ABC):
         self._lane: Lane | None = None
         self._lane_token: contextvars.Token[Lane | None] | None = None
 
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to this connection, for matching and building URLs.
+
+        In the usual set-up (see :meth:`Quart._binds_lazily`) it is bound on
+        first use: a request to a static rule that builds no URL never needs it.
+        """
+        adapter = self._url_adapter
+        if adapter is _UNBOUND:
+            adapter = self._url_adapter = self.app.create_url_adapter(self._connection)
+        return adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
+
     def match_request(self) -> None:
         """Match the URL, storing the rule and arguments, or the routing error."""
+        connection = self._connection
+        if self._url_adapter is _UNBOUND:
+            rule = self.app._match_static(connection.path, connection.method, self._websocket)
+            if rule is not None:
+                connection.url_rule = rule
+                connection.view_args = {}
+                return
         adapter = self.url_adapter
         if adapter is None:
             return
-        connection = self._connection
         try:
             rule, view_args = adapter.match(return_rule=True)
         except HTTPException as e:
@@ -377,7 +405,7 @@ class _ConnectionContext(ABC):
     def copy(self) -> t.Self:
         """A new context for the same connection and app, for work outside the handler."""
         ctx = type(self)(self.app, self._connection)
-        ctx.url_adapter = self.url_adapter
+        ctx._url_adapter = self._url_adapter
         ctx._session = self._session
         ctx._lazy_session = self._lazy_session
         ctx._matched = True
@@ -451,6 +479,7 @@ class WebsocketContext(_ConnectionContext):
     """The websocket context: ``websocket`` and its URL adapter, for one connection."""
 
     _cv = _cv_websocket
+    _websocket = True
 
     def __init__(self, app: Quart, websocket: Websocket) -> None:
         super().__init__(app, websocket)

@@ -212,3 +212,17 @@ async def test_subdomain_and_host_matching_apps_still_route() -> None:
     client = app.test_client()
     assert await (await client.get("/", headers={"Host": "api.example.test"})).get_data() == b"api"
     assert await (await client.get("/", headers={"Host": "example.test"})).get_data() == b"index"
+
+
+@pytest.mark.parametrize("cls", [Quart, WerkzeugMatchedApp])
+async def test_unencodable_host_is_a_400_on_static_rules_too(cls: type[Quart]) -> None:
+    # As in Flask: binding the URL map to a Host whose name cannot be
+    # IDNA-encoded fails with 400, whether or not the rule needs the adapter.
+    app = build(cls)
+    client = app.test_client()
+    good = await client.get("/", headers={"Host": "example.test"})
+    assert good.status_code == 200
+    for _ in range(2):  # the second time, the host is not new to the app
+        bad = await client.get("/", headers={"Host": "h" * 300})
+        assert bad.status_code == 400
+    assert (await client.get("/", headers={"Host": "example.test"})).status_code == 200

@@ -224,6 +224,11 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         self.aborter = self.aborter_class()
         self.url_map = self.url_map_class(host_matching=host_matching)
         self._static_routes: StaticRoutes | None = None
+        #: Raw ``Host`` header values the URL map was bound to without error
+        #: (bounded: cleared when full). Binding checks the host (a name that
+        #: cannot be IDNA-encoded is a 400, as in Flask), so a request skips
+        #: binding only with a host seen to pass (see ``RequestContext.match_request``).
+        self._bindable_hosts: set[bytes] = set()
         self.subdomain_matching = subdomain_matching
         self.static_host = static_host
 

@@ -38,15 +38,21 @@ def request_from_scope(app: Quart, scope: HTTPScope, receive: ASGIReceiveCallabl
         # ASGI servers include root_path in path; routing works on the rest.
         path = path[len(root_path) :]
     declared: int | None = None
+    length: bytes | None = None
+    host: bytes | None = None
     for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                declared = int(value)
-            except ValueError:
-                declared = None
-            break
+        if name == b"host":
+            if host is None:
+                host = value
+        elif name == b"content-length" and length is None:
+            length = value
+    if length is not None:
+        try:
+            declared = int(length)
+        except ValueError:
+            declared = None
     body = Body(receive, declared)
-    return app.request_class(
+    request = app.request_class(
         scope["method"],
         scope.get("scheme", "http"),
         path,
@@ -57,6 +63,8 @@ def request_from_scope(app: Quart, scope: HTTPScope, receive: ASGIReceiveCallabl
         scope,
         body=body,
     )
+    request._raw_host = host
+    return request
 
 
 async def serve_http(
@@ -67,24 +75,44 @@ async def serve_http(
     ctx = app.request_context(request)
     ctx.push()
     error: BaseException | None = None
+    # While no stage of the pipeline is replaced, they run inline.
+    lean = app._lean()
     try:
         try:
-            await ctx.open_session()
-            response = await app.full_dispatch_request()
+            if lean:
+                response = await app._respond(ctx)
+            else:
+                await ctx.open_session()
+                response = await app.full_dispatch_request()
             # Invalid headers are an error of the app, handled like any other.
             headers = response.final_headers()
         except Exception as e:
             error = e
             response = await app._call_stage(app.handle_exception, e)
             headers = response.final_headers()
-        await send_response(app, request, response, send, receive, headers)
+        body = response.body
+        if (
+            type(body) is DataBody
+            and request.method != "HEAD"
+            and response.status_code >= 200
+            and response.status_code not in (204, 304)
+            and not request.body.left_unread
+        ):
+            # The usual response, whole in memory: what send_response does with it.
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": body.data})
+        else:
+            await send_response(app, request, response, send, receive, headers)
     except BaseException as e:
         error = e
         raise
     finally:
         if error is not None and app.should_ignore_error(error):
             error = None
-        await ctx.pop(error)
+        if not (lean and ctx._pop_quick(error)):
+            await ctx.pop(error)
 
 
 async def send_response(

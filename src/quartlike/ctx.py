@@ -27,6 +27,8 @@ from .globals import _cv_request
 from .globals import _cv_websocket
 from .signals import appcontext_popped
 from .signals import appcontext_pushed
+from .signals import appcontext_tearing_down
+from .signals import request_tearing_down
 from .sync import Lane
 from .sync import _cv_lane
 from .sync import await_sync
@@ -251,15 +253,31 @@ class _ConnectionContext(ABC):
     def match_request(self) -> None:
         """Match the URL, storing the rule and arguments, or the routing error."""
         connection = self._connection
-        if self._url_adapter is _UNBOUND:
+        if self._url_adapter is _UNBOUND and connection._raw_host in self.app._bindable_hosts:
+            # A Host header that bound before (so binding cannot fail with a
+            # 400 now): a static rule needs no adapter.
             rule = self.app._match_static(connection.path, connection.method, self._websocket)
             if rule is not None:
                 connection.url_rule = rule
                 connection.view_args = {}
                 return
-        adapter = self.url_adapter
+        try:
+            adapter = self.url_adapter
+        except HTTPException as e:
+            # A Host name that cannot be encoded, for example: a 400 that
+            # routing reports, so the app's error handlers see it.
+            self._url_adapter = None
+            connection.routing_exception = e
+            return
         if adapter is None:
             return
+        raw_host = connection._raw_host
+        if raw_host is not None:
+            hosts = self.app._bindable_hosts
+            if raw_host not in hosts:
+                if len(hosts) >= 1024:
+                    hosts.clear()
+                hosts.add(raw_host)
         try:
             rule, view_args = adapter.match(return_rule=True)
         except HTTPException as e:
@@ -473,6 +491,39 @@ class RequestContext(_ConnectionContext):
             await self.app.do_teardown_request(exc)
         finally:
             self.request.close()
+
+    def _pop_quick(self, exc: BaseException | None) -> bool:
+        """Pop this context and its app context at once, when popping would
+        await nothing: no teardown callback and no signal receiver, the usual
+        request. Returns False, having done nothing, when :meth:`pop` is needed.
+
+        Only for an app whose teardown stages are not replaced (``Quart._lean``).
+        """
+        tokens = self._tokens
+        if len(tokens) != 1 or self._is_copy or self._cv.get() is not self:
+            return False
+        app = self.app
+        token, app_ctx = tokens[0]
+        if request_tearing_down.receivers or app._plan(self.request.blueprints).teardown:
+            return False
+        if app_ctx is not None and (
+            len(app_ctx._tokens) != 1
+            or app.teardown_appcontext_funcs
+            or appcontext_tearing_down.receivers
+            or appcontext_popped.receivers
+        ):
+            return False
+        try:
+            self.request.close()
+        finally:
+            tokens.pop()
+            self._cv.reset(token)
+            try:
+                if app_ctx is not None:
+                    app_ctx._reset()
+            finally:
+                self._release_lane()
+        return True
 
 
 class WebsocketContext(_ConnectionContext):

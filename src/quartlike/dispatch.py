@@ -80,6 +80,35 @@ _INLINE_SESSION_METHODS = frozenset(
 )
 
 
+#: The stages of the HTTP pipeline that code may replace, on a subclass or on an
+#: app. While an app replaces none of them, requests run them inline (see
+#: ``DispatchMixin._lean``): the same steps in the same order, without a
+#: coroutine per stage.
+_STAGES = frozenset(
+    {
+        "full_dispatch_request",
+        "preprocess_request",
+        "dispatch_request",
+        "raise_routing_exception",
+        "make_default_options_response",
+        "finalize_request",
+        "make_response",
+        "process_response",
+        "save_session",
+        "do_teardown_request",
+        "do_teardown_appcontext",
+    }
+)
+
+
+def _class_attribute(cls: type, name: str) -> t.Any:
+    """``name`` as the first class in ``cls``'s MRO defines it (descriptors unbound)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    raise AttributeError(name)
+
+
 class _HookPlan:
     """The hooks that apply to one chain of blueprints, flattened and made async."""
 
@@ -142,10 +171,48 @@ class DispatchMixin:
 
         def redirect(self, location: str, code: int = 302) -> Response: ...
 
+    #: Stage overrides (by name, the objects in the class's ``__dict__``) that
+    #: behave as the core's stages on the event loop (the sync face's
+    #: ``make_response``, say): they do not stop the pipeline running its
+    #: stages inline. A further override of the same name does.
+    _inline_equivalent_stages: t.ClassVar[dict[str, t.Any]] = {}
+
     def _init_dispatch(self) -> None:
         self._plans: dict[tuple[bool | str, ...], _HookPlan] = {}
         self._async_cache: dict[t.Any, AsyncCallable] = {}
         self._view_cache: dict[str, tuple[t.Any, AsyncCallable]] = {}
+        self._lean_pipeline: bool | None = None
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _STAGES:
+            # A stage replaced on the app (an extension wrapping it, a test):
+            # from now on it is called as a stage.
+            object.__setattr__(self, "_lean_pipeline", None)
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if name in _STAGES:
+            object.__setattr__(self, "_lean_pipeline", None)
+
+    def _lean(self) -> bool:
+        """Whether no stage of the HTTP pipeline is replaced, so that a request
+        may run them inline. Worked out once per app, again when a stage is
+        set on the app; replacing a stage on the class after the app served
+        its first request is not seen.
+        """
+        lean = self._lean_pipeline
+        if lean is None:
+            cls = type(self)
+            equivalent = cls._inline_equivalent_stages
+            lean = _STAGES.isdisjoint(vars(self)) and all(
+                (found := _class_attribute(cls, name)) is DispatchMixin.__dict__[name]
+                or found is equivalent.get(name)
+                for name in _STAGES
+            )
+            if self._got_first_request:
+                self._lean_pipeline = lean
+        return lean
 
     # -- sync and async callables ------------------------------------------------------
 
@@ -196,7 +263,12 @@ class DispatchMixin:
         # every request (a permanent session with SESSION_REFRESH_EACH_REQUEST).
         if not self.config["SESSION_REFRESH_EACH_REQUEST"]:
             return False
-        return self.session_interface.get_cookie_name(self) in request.cookies  # type: ignore[arg-type]
+        name = self.session_interface.get_cookie_name(self)  # type: ignore[arg-type]
+        if "cookies" not in request.__dict__ and not any(
+            name in value for value in request._header_values(b"cookie")
+        ):
+            return False  # no cookie header names it: no need to parse them
+        return name in request.cookies
 
     async def save_session(self, session: SessionMixin, response: Response) -> None:
         """Store the session on the response with :attr:`session_interface`."""
@@ -280,6 +352,66 @@ class DispatchMixin:
         return _HookPlan(preprocessors, before, after, teardown)
 
     # -- the pipeline ---------------------------------------------------------------------
+
+    async def _respond(self, ctx: RequestContext) -> Response:
+        """Open the session, then :meth:`full_dispatch_request`, with every stage
+        inlined: what a request runs while no stage is replaced (see :meth:`_lean`).
+
+        The steps, their order and their errors are those of the stages; only
+        the coroutine per stage is saved. Keep the two in step.
+        """
+        if ctx._session is None and not ctx._lazy_session:
+            if self._session_opens_inline():
+                ctx._lazy_session = True
+            else:
+                ctx._session = await self.open_session(ctx.request)
+        if not self._got_first_request:
+            self._got_first_request = True
+        request = ctx.request
+        plan = self._plan(request.blueprints)
+        rv: t.Any
+        try:
+            if request_started.receivers:
+                await self.send_signal(request_started)
+            rv = None
+            if plan.url_value_preprocessors:
+                for func in plan.url_value_preprocessors:
+                    func(request.endpoint, request.view_args)
+            for before in plan.before_request:
+                rv = await before()
+                if rv is not None:
+                    break
+            if rv is None:
+                if request.routing_exception is not None:
+                    raise request.routing_exception
+                rule = request.url_rule
+                assert rule is not None
+                if request.method == "OPTIONS" and getattr(
+                    rule, "provide_automatic_options", False
+                ):
+                    rv = self.make_default_options_response()
+                else:
+                    rv = await self._call_view(rule.endpoint, request)
+        except Exception as e:
+            rv = await self._call_stage(self.handle_user_exception, e)
+        try:
+            response = self._make_response(rv)
+        except TypeError:
+            if not inspect.isawaitable(rv):
+                raise
+            response = self._make_response(await rv)
+        for func in ctx._after_request_functions:
+            response = await self._async(func)(response)
+        for after in plan.after_request:
+            response = await after(response)
+        session = ctx._session
+        if session is None and ctx._lazy_session and self._session_needs_refresh(request):
+            session = ctx.session
+        if session is not None and not self.session_interface.is_null_session(session):
+            await self._call_session_method(self.session_interface.save_session, session, response)
+        if request_finished.receivers:
+            await self.send_signal(request_finished, response=response)
+        return response
 
     async def full_dispatch_request(self) -> Response:
         """Run the before-request hooks, the view, and turn the result into a response."""

@@ -174,6 +174,9 @@ class Flask(Quart):
         (see :meth:`quartlike.Quart.make_response`)."""
         return t.cast(Response, dual(super().make_response(rv)))
 
+    # On the event loop it is the core's stage: requests may still run inline.
+    _inline_equivalent_stages: t.ClassVar[dict[str, t.Any]] = {"make_response": make_response}
+
     @dual_method
     def handle_http_exception(self, e: HTTPException) -> t.Any:
         """The error handler's result for the HTTP exception ``e``, or ``e`` itself."""

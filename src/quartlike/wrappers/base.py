@@ -59,6 +59,8 @@ class BaseRequestWebsocket(SansIORequest):
     view_args: dict[str, t.Any] | None = None
     #: The routing error (404, 405, redirect) raised instead of a match, if any.
     routing_exception: HTTPException | None = None
+    #: The raw ``Host`` header, when the ASGI adapter read it from the scope.
+    _raw_host: bytes | None = None
 
     def __init__(
         self,

@@ -749,3 +749,40 @@ async def test_invalid_header_propagates_when_testing(app: Quart) -> None:
 async def test_latin_1_header_values_are_sent(app: Quart) -> None:
     response = await get_returned(app, lambda: ("x", {"X-Name": "caf\u00e9"}))
     assert response.headers["X-Name"] == "caf\u00e9"
+
+
+async def test_wire_headers_are_checked_and_fixed_each_time_a_pair_repeats(app: Quart) -> None:
+    # Checked header pairs are remembered in their wire form: a repeated pair
+    # must still be dropped where its status forbids it, and a bad one refused.
+    @app.route("/<int:status>")
+    async def view(status: int) -> t.Any:
+        return "abc", status, {"X-Same": "1"}
+
+    client = app.test_client()
+    for _ in range(2):
+        ok = await client.get("/200")
+        assert ok.headers["Content-Length"] == "3"
+        assert ok.headers["X-Same"] == "1"
+        empty = await client.get("/204")
+        assert "Content-Length" not in empty.headers
+        assert empty.headers["X-Same"] == "1"
+    direct = Response("abc", headers={"X-Same": "1"})
+    assert direct.final_headers() == [
+        (b"x-same", b"1"),
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", b"3"),
+    ]
+    direct.status_code = 204
+    assert direct.final_headers() == [
+        (b"x-same", b"1"),
+        (b"content-type", b"text/html; charset=utf-8"),
+    ]
+    bad = Response("abc")
+    bad.headers._list.append(("X Bad", "1"))
+    with pytest.raises(ValueError, match="Invalid response header name"):
+        bad.final_headers()
+    with pytest.raises(ValueError, match="Invalid response header name"):
+        bad.final_headers()
+    location = Response("", 302, {"Location": "/caf\u00e9"})
+    for _ in range(2):
+        assert (b"location", b"/caf%C3%A9") in location.final_headers()

@@ -125,6 +125,8 @@ def _find_package(import_name: str) -> tuple[str | None, str]:
 
 
 _idna_hosts: dict[str, str] = {}
+#: ``quartlike.asgi.serve_http``, once the first HTTP request has imported it.
+_serve_http: t.Any = None
 
 
 def _idna_host(host: str) -> str:
@@ -746,17 +748,21 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         """The ASGI application proper. Wrap it to add ASGI middleware:
         ``app.asgi_app = Middleware(app.asgi_app)``.
         """
-        from . import asgi
-
         kind = scope["type"]
-        if scope["type"] == "http":
-            await asgi.serve_http(self, scope, receive, send)
-        elif scope["type"] == "websocket":
+        if kind == "http":
+            global _serve_http
+            if _serve_http is None:
+                # Imported on first use: importing quartlike does not load asyncio.
+                from .asgi import serve_http as _serve_http
+            await _serve_http(self, scope, receive, send)
+        elif kind == "websocket":
             from .asgi_websocket import serve_websocket
 
             await serve_websocket(self, scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await asgi.serve_lifespan(self, scope, receive, send)
+        elif kind == "lifespan":
+            from .asgi import serve_lifespan
+
+            await serve_lifespan(self, scope, receive, send)
         else:
             raise RuntimeError(f"quartlike cannot serve ASGI scope type {kind!r}.")
 

@@ -40,10 +40,13 @@ def request_from_scope(app: Quart, scope: HTTPScope, receive: ASGIReceiveCallabl
     declared: int | None = None
     length: bytes | None = None
     host: bytes | None = None
+    has_cookie = False
     for name, value in scope["headers"]:
         if name == b"host":
             if host is None:
                 host = value
+        elif name == b"cookie":
+            has_cookie = True
         elif name == b"content-length" and length is None:
             length = value
     if length is not None:
@@ -64,6 +67,7 @@ def request_from_scope(app: Quart, scope: HTTPScope, receive: ASGIReceiveCallabl
         body=body,
     )
     request._raw_host = host
+    request._has_cookie_header = has_cookie
     return request
 
 

@@ -40,6 +40,7 @@ if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter
 
     from .app import Quart
+    from .dispatch import _HookPlan
     from .sessions import SessionMixin
     from .wrappers.base import BaseRequestWebsocket
     from .wrappers.request import Request
@@ -233,6 +234,8 @@ class _ConnectionContext(ABC):
         self._is_copy = False
         self._lane: Lane | None = None
         self._lane_token: contextvars.Token[Lane | None] | None = None
+        #: The hooks of the matched endpoint, when the pipeline looked them up.
+        self._hook_plan: _HookPlan | None = None
 
     @property
     def url_adapter(self) -> MapAdapter | None:
@@ -504,7 +507,8 @@ class RequestContext(_ConnectionContext):
             return False
         app = self.app
         token, app_ctx = tokens[0]
-        if request_tearing_down.receivers or app._plan(self.request.blueprints).teardown:
+        plan = self._hook_plan
+        if plan is None or plan.teardown or request_tearing_down.receivers:
             return False
         if app_ctx is not None and (
             len(app_ctx._tokens) != 1

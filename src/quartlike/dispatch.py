@@ -261,7 +261,7 @@ class DispatchMixin:
     def _session_needs_refresh(self, request: BaseRequestWebsocket) -> bool:
         # An unused session still matters when its cookie must be refreshed on
         # every request (a permanent session with SESSION_REFRESH_EACH_REQUEST).
-        if not self.config["SESSION_REFRESH_EACH_REQUEST"]:
+        if request._has_cookie_header is False or not self.config["SESSION_REFRESH_EACH_REQUEST"]:
             return False
         name = self.session_interface.get_cookie_name(self)  # type: ignore[arg-type]
         if "cookies" not in request.__dict__ and not any(
@@ -325,6 +325,15 @@ class DispatchMixin:
                 self._plans[key] = plan
         return plan
 
+    def _plan_for(self, connection: BaseRequestWebsocket, websocket: bool = False) -> _HookPlan:
+        """``_plan(connection.blueprints, websocket)``, quicker for an app-level endpoint."""
+        rule = connection.url_rule
+        if rule is None or "." not in rule.endpoint:
+            plan = self._plans.get((websocket,))
+            if plan is not None:
+                return plan
+        return self._plan(connection.blueprints, websocket)
+
     def _build_plan(self, blueprints: tuple[str, ...], websocket: bool) -> _HookPlan:
         # One pipeline for both kinds of connection: only the hook tables differ.
         if websocket:
@@ -368,7 +377,7 @@ class DispatchMixin:
         if not self._got_first_request:
             self._got_first_request = True
         request = ctx.request
-        plan = self._plan(request.blueprints)
+        plan = ctx._hook_plan = self._plan_for(request)
         rv: t.Any
         try:
             if request_started.receivers:
@@ -639,6 +648,8 @@ class DispatchMixin:
         return self._make_response(await rv)
 
     def _make_response(self, rv: t.Any) -> Response:
+        if type(rv) is str:
+            return self.response_class(rv)  # the usual view result, first
         status: t.Any = None
         headers: t.Any = None
         if type(rv) is tuple:

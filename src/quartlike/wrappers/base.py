@@ -61,6 +61,8 @@ class BaseRequestWebsocket(SansIORequest):
     routing_exception: HTTPException | None = None
     #: The raw ``Host`` header, when the ASGI adapter read it from the scope.
     _raw_host: bytes | None = None
+    #: Whether there is a ``Cookie`` header (``None``: not looked at yet).
+    _has_cookie_header: bool | None = None
 
     def __init__(
         self,

@@ -50,6 +50,10 @@ __all__ = ["DataBody", "IterableBody", "Response", "ResponseBody"]
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: Header names already checked against ``_HEADER_NAME`` (bounded).
 _VALID_NAMES: set[str] = set()
+#: Checked ``(name, value)`` pairs: their wire form, and whether it is Content-Length.
+#: Bounded: cleared when full; long values and Location headers (whose value is
+#: rewritten) are not kept.
+_ENCODED: dict[tuple[str, str], tuple[tuple[bytes, bytes], bool]] = {}
 
 
 class ResponseBody(ABC):
@@ -210,23 +214,27 @@ class Response(SansIOResponse):
             status is None
             and headers is None
             and content_type is None
-            and isinstance(response, str | bytes)
+            and (
+                (kind := type(response)) is str
+                or kind is bytes
+                or isinstance(response, str | bytes)
+            )
         ):
             # The common case (a view returned a string), built without the
             # generic header machinery: this runs for most responses.
             data = response.encode("utf-8") if isinstance(response, str) else response
             fast = Headers()
+            pairs = fast._list
+            cls = type(self)
             content_type = (
-                _default_content_type(type(self))
-                if mimetype is None
-                else _content_type_for(mimetype)
+                _default_content_type(cls) if mimetype is None else _content_type_for(mimetype)
             )
             if content_type is not None:
-                fast._list.append(("Content-Type", content_type))
+                pairs.append(("Content-Type", content_type))
             if self.automatically_set_content_length:
-                fast._list.append(("Content-Length", str(len(data))))
+                pairs.append(("Content-Length", str(len(data))))
             self.headers = fast
-            self._status, self._status_code = _default_status(type(self))
+            self._status, self._status_code = _statuses.get(cls) or _default_status(cls)
             self.body = DataBody(data)
             return
         super().__init__(status, headers, mimetype, content_type)
@@ -438,7 +446,22 @@ class Response(SansIOResponse):
         drop_length = 100 <= status < 200 or status == 204
         has_length = False
         rv = []
-        for key, value in headers.items():
+        pairs = getattr(headers, "_list", None)
+        if type(pairs) is not list:
+            pairs = list(headers.items())
+        encoded = _ENCODED
+        for pair in pairs:
+            # Most headers repeat from response to response (Content-Type,
+            # Content-Length of the same size, Vary...): checked and encoded once.
+            known = encoded.get(pair)
+            if known is not None:
+                if known[1]:
+                    if drop_length:
+                        continue
+                    has_length = True
+                rv.append(known[0])
+                continue
+            key, value = pair
             lower = key.lower()
             if lower == "content-length":
                 if drop_length:
@@ -455,7 +478,17 @@ class Response(SansIOResponse):
                     _VALID_NAMES.add(key)
             if "\r" in value or "\n" in value or "\x00" in value:
                 raise ValueError(f"Invalid response header {key!r}: {value!r}.")
-            rv.append((lower.encode("latin-1"), value.encode("latin-1")))
+            wire = (lower.encode("latin-1"), value.encode("latin-1"))
+            rv.append(wire)
+            if (
+                len(value) <= 200
+                and lower != "location"
+                and lower != "content-location"
+                and type(pair) is tuple
+            ):
+                if len(encoded) >= 4096:
+                    encoded.clear()
+                encoded[pair] = (wire, lower == "content-length")
         if (
             not has_length
             and not drop_length

@@ -748,22 +748,22 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         """The ASGI application proper. Wrap it to add ASGI middleware:
         ``app.asgi_app = Middleware(app.asgi_app)``.
         """
-        kind = scope["type"]
-        if kind == "http":
+        if scope["type"] == "http":
             global _serve_http
             if _serve_http is None:
                 # Imported on first use: importing quartlike does not load asyncio.
                 from .asgi import serve_http as _serve_http
             await _serve_http(self, scope, receive, send)
-        elif kind == "websocket":
+        elif scope["type"] == "websocket":
             from .asgi_websocket import serve_websocket
 
             await serve_websocket(self, scope, receive, send)
-        elif kind == "lifespan":
+        elif scope["type"] == "lifespan":
             from .asgi import serve_lifespan
 
             await serve_lifespan(self, scope, receive, send)
         else:
+            kind = scope["type"]
             raise RuntimeError(f"quartlike cannot serve ASGI scope type {kind!r}.")
 
     def run(

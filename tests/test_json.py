@@ -20,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 import quartlike.json as qjson
+from quartlike import Quart
 from quartlike.globals import _cv_app
 from quartlike.json.provider import DefaultJSONProvider
 from quartlike.json.provider import JSONProvider
@@ -345,3 +346,28 @@ def test_jsonify_debug(app_context: StandInApp) -> None:
 def test_jsonify_without_app() -> None:
     with pytest.raises(RuntimeError, match="application context"):
         qjson.jsonify(1)
+
+
+async def test_json_responses_follow_provider_settings_changed_between_requests() -> None:
+    # The encoder of JSON responses is kept per settings: changing a setting
+    # (as Flask's docs suggest, on app.json) must change the next response.
+    app = Quart(__name__)
+
+    @app.route("/")
+    async def index() -> dict[str, t.Any]:
+        return {"b": 1, "a": "\u00e9"}
+
+    @app.route("/obj")
+    async def obj() -> dict[str, t.Any]:
+        return {"x": object()}
+
+    client = app.test_client()
+    assert await (await client.get("/")).get_data() == b'{"a":"\\u00e9","b":1}\n'
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    assert await (await client.get("/")).get_data() == b'{"b":1,"a":"\\u00e9"}\n'
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert await (await client.get("/")).get_data() == '{"b":1,"a":"\u00e9"}\n'.encode()
+    app.json.compact = False  # type: ignore[attr-defined]
+    assert await (await client.get("/")).get_data() == '{\n  "b": 1,\n  "a": "\u00e9"\n}\n'.encode()
+    app.json.default = lambda o: "custom"  # type: ignore[attr-defined]
+    assert await (await client.get("/obj")).get_data() == b'{\n  "x": "custom"\n}\n'

@@ -648,8 +648,11 @@ class DispatchMixin:
         return self._make_response(await rv)
 
     def _make_response(self, rv: t.Any) -> Response:
-        if type(rv) is str:
-            return self.response_class(rv)  # the usual view result, first
+        kind = type(rv)
+        if kind is str:
+            return self.response_class(rv)  # the usual view results, first
+        if kind is dict:
+            return self.json.response(rv)
         status: t.Any = None
         headers: t.Any = None
         if type(rv) is tuple:

@@ -220,10 +220,27 @@ class DefaultJSONProvider(JSONProvider):
         :raises TypeError: if both ``args`` and ``kwargs`` are given.
         """
         obj = self._prepare_response_obj(args, kwargs)
-        dump_args: dict[str, t.Any]
-        if self.compact is False or (self.compact is None and self._app.debug):
-            dump_args = {"indent": 2}
+        indent = self.compact is False or (self.compact is None and self._app.debug)
+        if type(self).dumps is DefaultJSONProvider.dumps:
+            # What ``dumps`` does, with an encoder kept for the current settings
+            # (json.dumps builds a new one per call when given options).
+            key = (self.default, self.ensure_ascii, self.sort_keys, indent)
+            encoders = self.__dict__.get("_encoders")
+            if encoders is None:
+                encoders = self.__dict__["_encoders"] = {}
+            encoder = encoders.get(key)
+            if encoder is None:
+                if len(encoders) >= 8:
+                    encoders.clear()
+                encoder = encoders[key] = json.JSONEncoder(
+                    default=self.default,
+                    ensure_ascii=self.ensure_ascii,
+                    sort_keys=self.sort_keys,
+                    indent=2 if indent else None,
+                    separators=None if indent else (",", ":"),
+                )
+            body = f"{encoder.encode(obj)}\n"
         else:
-            dump_args = {"separators": (",", ":")}
-        body = f"{self.dumps(obj, **dump_args)}\n"
+            dump_args: dict[str, t.Any] = {"indent": 2} if indent else {"separators": (",", ":")}
+            body = f"{self.dumps(obj, **dump_args)}\n"
         return self._app.response_class(body, mimetype=self.mimetype)

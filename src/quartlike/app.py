@@ -12,7 +12,6 @@ import os
 import sys
 import typing as t
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import quote as _url_quote
 
@@ -42,6 +41,7 @@ from .json.provider import DefaultJSONProvider
 from .json.provider import JSONProvider
 from .lifespan import Lifespan
 from .logging import create_logger
+from .pool import ThreadPool
 from .routing import Map
 from .routing import StaticRoutes
 from .scaffold import Scaffold
@@ -253,7 +253,7 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
         #: The click group of the app's commands, run by ``quartlike <command>``.
         self.cli: AppGroup = AppGroup(self.name)
 
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: ThreadPool | None = None
         self._lifespan = Lifespan(self)
         self._init_dispatch()
 
@@ -353,10 +353,10 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
     # -- sync code -----------------------------------------------------------------
 
     @property
-    def executor(self) -> ThreadPoolExecutor:
+    def executor(self) -> ThreadPool:
         """The bounded thread pool (``SYNC_WORKERS`` threads) that runs sync callables."""
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(
+            self._executor = ThreadPool(
                 max_workers=self.config["SYNC_WORKERS"],
                 thread_name_prefix=f"quartlike-{self.name}",
             )

@@ -50,7 +50,7 @@ from .sync import is_async_callable
 from .sync import run_sync_in
 
 if t.TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+    import asyncio
     from logging import Logger
 
     from blinker import Signal
@@ -59,6 +59,7 @@ if t.TYPE_CHECKING:
     from .ctx import RequestContext
     from .ctx import WebsocketContext
     from .json.provider import JSONProvider
+    from .pool import ThreadPool
     from .scaffold import ErrorHandlerSpec
     from .sessions import SessionMixin
     from .typing import ResponseReturnValue
@@ -141,6 +142,14 @@ class _AppExecutor(Executor):
     def submit(self, fn: cabc.Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
         return self._app.executor.submit(fn, *args, **kwargs)
 
+    def run_in_thread(self, loop: asyncio.AbstractEventLoop, fn: cabc.Callable[[], R]) -> t.Any:
+        """The pool's light hand-off (:meth:`quartlike.pool.ThreadPool.run_in_thread`)."""
+        pool = self._app.executor
+        run_in_thread = getattr(pool, "run_in_thread", None)
+        if run_in_thread is not None:
+            return run_in_thread(loop, fn)
+        return loop.run_in_executor(pool, fn)
+
 
 class DispatchMixin:
     """The request-handling half of :class:`quartlike.Quart`."""
@@ -153,7 +162,7 @@ class DispatchMixin:
         testing: bool
 
         @property
-        def executor(self) -> ThreadPoolExecutor: ...
+        def executor(self) -> ThreadPool: ...
 
         response_class: type[Response]
         session_interface: SessionInterface

@@ -297,6 +297,11 @@ class FormDataParser:
             return None
         if not data:
             return self._from_pairs([]), self.cls()
+        charset = self._charset_for(options.get("charset"))
+        if data.isascii() and _ascii_transparent(charset):
+            form = self._parse_ascii(data.decode("ascii"), charset)
+            if form is not None:
+                return form, self.cls()
         # What _parse_urlencoded does with a body that is a single slice, in
         # the same order: count the finished segments, check and add them one
         # by one, check the last (unfinished) segment, then count and add it.
@@ -307,7 +312,6 @@ class FormDataParser:
         max_parts = self.max_form_parts
         if seen and max_parts is not None and seen > max_parts:
             raise RequestEntityTooLarge(f"The form has more than {max_parts} fields.")
-        charset = self._charset_for(options.get("charset"))
         errors = self.errors
         pairs: list[tuple[str, str]] = []
         add = pairs.append
@@ -327,17 +331,88 @@ class FormDataParser:
             raise BadRequest(f"The form data could not be decoded as {charset}.") from exc
         return self._from_pairs(pairs), self.cls()
 
+    def _parse_ascii(self, text: str, charset: str) -> MultiDict[str, t.Any] | None:
+        """Parse an ASCII body whose charset decodes ASCII bytes as themselves.
+
+        The fast path of :meth:`parse_urlencoded_data`. Every byte is a
+        character, so the body is decoded once, split and partitioned as text:
+        no field can fail to decode except through a ``%`` escape, and the
+        encoded length of a segment is its length as text.
+
+        :param text: the body, decoded as ASCII.
+        :param charset: a charset for which :func:`_ascii_transparent` holds,
+            applied to the bytes of ``%`` escapes.
+        :return: the form, or ``None`` if a limit is exceeded: the general path
+            then raises the error it would raise.
+        """
+        if "+" in text:
+            text = text.replace("+", " ")
+        segments = text.split("&")
+        max_parts = self.max_form_parts
+        if max_parts is not None:
+            # A final empty segment (after a trailing "&") is not counted.
+            counted = len(segments) if segments[-1] else len(segments) - 1
+            if counted > max_parts:
+                return None
+        max_size = self.max_form_memory_size
+        if max_size is not None and max(map(len, segments)) > max_size:
+            return None
+        if "%" not in text:
+            return self._from_items([segment.partition("=") for segment in segments if segment])
+        errors = self.errors
+        items: list[tuple[str, str, str]] = []
+        add = items.append
+        try:
+            for segment in segments:
+                if segment:
+                    name, equals, value = segment.partition("=")
+                    if "%" in name:
+                        name = unquote_to_bytes(name).decode(charset, errors)
+                    if "%" in value:
+                        value = unquote_to_bytes(value).decode(charset, errors)
+                    add((name, equals, value))
+        except UnicodeError as exc:
+            raise BadRequest(f"The form data could not be decoded as {charset}.") from exc
+        return self._from_items(items)
+
     def _from_pairs(self, pairs: list[tuple[str, str]]) -> MultiDict[str, t.Any]:
         """Return the parsed ``(name, value)`` pairs as the configured multidict class.
 
         The same result as adding them one by one to a :class:`MultiDict` and
-        calling :meth:`_finish`, built directly for werkzeug's own classes.
+        calling :meth:`_finish`.
 
         :param pairs: the parsed items, in order.
         """
-        if self.cls is MultiDict or self.cls is ImmutableMultiDict:
-            return self.cls(pairs)
-        return self._finish(MultiDict(pairs))
+        return self._from_items([(name, "", value) for name, value in pairs])
+
+    def _from_items(self, items: list[tuple[str, str, str]]) -> MultiDict[str, t.Any]:
+        """Return ``(name, _, value)`` items as the configured multidict class.
+
+        The same result as :meth:`_from_pairs` given the ``(name, value)``
+        pairs. A :class:`MultiDict` (or :class:`ImmutableMultiDict`) is a dict
+        of lists of values, in the order of their keys' first occurrence:
+        werkzeug's own classes are filled in directly, without the per-item
+        work of their constructor.
+
+        :param items: the parsed items, in order, as :meth:`str.partition`
+            gives them (the middle element is ignored).
+        """
+        lists = {name: [value] for name, _, value in items}
+        if len(lists) != len(items):
+            # Repeated names: collect their values in order.
+            lists = {}
+            for name, _, value in items:
+                values = lists.get(name)
+                if values is None:
+                    lists[name] = [value]
+                else:
+                    values.append(value)
+        cls = self.cls
+        if cls is MultiDict or cls is ImmutableMultiDict:
+            form = cls.__new__(cls)
+            dict.__init__(form, lists)
+            return form
+        return self._finish(MultiDict(lists))
 
 
 async def parse_form_data(
@@ -425,3 +500,23 @@ def _is_text_codec(normalized: str) -> bool:
     except (LookupError, ValueError):
         return False
     return True
+
+
+#: The codecs (by their :func:`codecs.lookup` name) that decode each ASCII byte
+#: as the same character, whatever comes before or after it: UTF-8 and
+#: single-byte ASCII supersets. For these, an ASCII body decodes the same as
+#: a whole as segment by segment, and cannot fail to decode.
+_ASCII_TRANSPARENT_CODECS = frozenset(
+    {"ascii", "utf-8"}
+    | {f"iso8859-{n}" for n in (*range(1, 12), *range(13, 17))}
+    | {f"cp{n}" for n in range(1250, 1259)}
+)
+
+
+@functools.cache
+def _ascii_transparent(normalized: str) -> bool:
+    """Tell whether the codec named ``normalized`` decodes ASCII bytes as themselves.
+
+    :param normalized: a codec name as :func:`_text_codec_name` returns it.
+    """
+    return codecs.lookup(normalized).name in _ASCII_TRANSPARENT_CODECS

@@ -12,6 +12,7 @@ import collections.abc as cabc
 import json
 import typing as t
 import weakref
+from types import CoroutineType
 
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.datastructures import FileStorage
@@ -20,6 +21,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.exceptions import RequestTimeout
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.http import parse_options_header
 
 from ..globals import _cv_app
 from ..json.provider import DefaultJSONProvider
@@ -29,11 +31,15 @@ from ..sync import on_event_loop
 from .base import BaseRequestWebsocket
 
 if t.TYPE_CHECKING:
+    import asyncio
+
     from werkzeug.datastructures import Headers
 
     from ..formparser import FormDataParser
+    from ..formparser._shared import _FormResult
     from ..typing import ASGIReceiveCallable
     from ..typing import HTTPScope
+    from ..typing import Message
 
 
 def _reject_constant(name: str) -> t.NoReturn:
@@ -42,6 +48,19 @@ def _reject_constant(name: str) -> t.NoReturn:
 
 #: The ``loads`` of the providers built on the json module, which accept ``parse_constant``.
 _STDLIB_LOADS = frozenset({JSONProvider.loads, DefaultJSONProvider.loads})
+#: ``json.loads(s, parse_constant=_reject_constant)`` builds this decoder for each call.
+#: A decoder keeps no state between calls (``json.loads`` shares one between all
+#: callers for its default options), so one is enough.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _strict_loads(data: bytes) -> t.Any:
+    """``json.loads(data, parse_constant=_reject_constant)``, with a shared decoder.
+
+    :param data: a JSON document as UTF-8, UTF-16 or UTF-32 bytes.
+    """
+    text = data.decode(json.detect_encoding(data), "surrogatepass")
+    return _STRICT_DECODER.decode(text)
 
 
 class ClientDisconnected(BadRequest):
@@ -63,7 +82,16 @@ class Body:
     :param data: the complete body, when ``receive`` is ``None``.
     """
 
-    __slots__ = ("_receive", "_data", "_consumed", "_complete", "declared_length", "_owner")
+    __slots__ = (
+        "_receive",
+        "_data",
+        "_consumed",
+        "_complete",
+        "declared_length",
+        "_owner",
+        "_deadline",
+        "_received",
+    )
 
     def __init__(
         self,
@@ -77,6 +105,10 @@ class Body:
         self._complete = receive is None
         self.declared_length = declared_length
         self._owner: weakref.ref[Request] | None = None
+        #: The loop time by which the whole body must have arrived (set by :meth:`_open`).
+        self._deadline: float | None = None
+        #: The number of body bytes received so far.
+        self._received = 0
 
     @property
     def owner(self) -> Request | None:
@@ -113,13 +145,12 @@ class Body:
         """
         return self._consumed and not self._complete
 
-    async def _chunks(
-        self, max_length: int | None, timeout: float | None
-    ) -> cabc.AsyncIterator[bytes]:
-        if self._data is not None:
-            if self._data:
-                yield self._data
-            return
+    def _open(self, max_length: int | None, timeout: float | None) -> None:
+        """Start receiving the body: check the declared length and set the deadline.
+
+        :raises RuntimeError: the body was already (being) received by streaming it.
+        :raises RequestEntityTooLarge: the declared ``Content-Length`` is over ``max_length``.
+        """
         if self._consumed:
             raise RuntimeError(
                 "The request body was already consumed by streaming it. Call"
@@ -132,38 +163,95 @@ class Body:
             and self.declared_length > max_length
         ):
             raise RequestEntityTooLarge()
+        if timeout is not None:
+            self._deadline = _running_loop().time() + timeout
+
+    async def _next(self, max_length: int | None) -> tuple[bytes, bool]:
+        """Receive the next message of the body: ``(chunk, more)``, ``more`` false at its end.
+
+        Call :meth:`_open` first.
+
+        :raises RequestTimeout: the deadline passed while waiting for the message.
+        :raises ClientDisconnected: the client went away.
+        :raises RequestEntityTooLarge: the body grew past ``max_length``.
+        """
         receive = self._receive
         assert receive is not None
-        received = 0
-        import asyncio  # here, so that importing quartlike does not load asyncio
+        deadline = self._deadline
+        if deadline is None:
+            message = await receive()
+        else:
+            try:
+                awaitable = receive()
+                if type(awaitable) is CoroutineType:
+                    # Run the first step of the receive coroutine here: when the
+                    # message is already there (the usual case) it returns at
+                    # once, and no timer is needed. A timer is armed only if
+                    # it suspends; the deadline is absolute, so arming it after
+                    # a step that took no time changes nothing.
+                    try:
+                        step = awaitable.send(None)
+                    except StopIteration as done:
+                        message = done.value
+                    else:
+                        message = await _rest_by(awaitable, step, deadline)
+                else:
+                    message = await _by(awaitable, deadline)
+            except TimeoutError:
+                raise RequestTimeout() from None
+        if message.get("type") == "http.disconnect":
+            raise ClientDisconnected()
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        if chunk:
+            self._received += len(chunk)
+            if max_length is not None and self._received > max_length:
+                raise RequestEntityTooLarge()
+            chunk = bytes(chunk)
+        else:
+            chunk = b""
+        if not more:
+            # Received, even if the reader stops before taking this chunk.
+            self._complete = True
+        return chunk, more
 
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            if deadline is None:
-                message = await receive()
-            else:
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        message = await receive()
-                except TimeoutError:
-                    raise RequestTimeout() from None
-            kind = message.get("type")
-            if kind == "http.disconnect":
-                raise ClientDisconnected()
-            chunk = message.get("body", b"")
-            more = message.get("more_body", False)
+    async def _chunks(
+        self, max_length: int | None, timeout: float | None
+    ) -> cabc.AsyncIterator[bytes]:
+        if self._data is not None:
+            if self._data:
+                yield self._data
+            return
+        self._open(max_length, timeout)
+        more = True
+        while more:
+            chunk, more = await self._next(max_length)
             if chunk:
-                received += len(chunk)
-                if max_length is not None and received > max_length:
-                    raise RequestEntityTooLarge()
-            if not more:
-                # Received, even if the reader stops before taking this chunk.
-                self._complete = True
+                yield chunk
+
+    async def _rest(self, max_length: int | None) -> cabc.AsyncIterator[bytes]:
+        """The chunks after the one :meth:`_first` returned."""
+        more = not self._complete
+        while more:
+            chunk, more = await self._next(max_length)
             if chunk:
-                yield bytes(chunk)
-            if not more:
-                return
+                yield chunk
+
+    async def _first(
+        self, max_length: int | None = None, timeout: float | None = None
+    ) -> tuple[bytes, cabc.AsyncIterator[bytes] | None]:
+        """Start receiving the body: its first chunk, and an iterator of the rest, if any.
+
+        The limits are those of :meth:`stream`. When the body is complete with
+        its first message (or already read), no iterator is returned, and no
+        asynchronous generator is started. Otherwise the iterator must be
+        consumed (or closed) by the caller.
+        """
+        if self._data is not None:
+            return self._data, None
+        self._open(max_length, timeout)
+        chunk, more = await self._next(max_length)
+        return chunk, (self._rest(max_length) if more else None)
 
     def stream(
         self, max_length: int | None = None, timeout: float | None = None
@@ -180,9 +268,101 @@ class Body:
     async def read(self, max_length: int | None = None, timeout: float | None = None) -> bytes:
         """Receive the whole body (once) and return it."""
         if self._data is None:
-            parts = [chunk async for chunk in self._chunks(max_length, timeout)]
-            self._data = b"".join(parts)
+            self._open(max_length, timeout)
+            chunk, more = await self._next(max_length)
+            if more:
+                parts = [chunk]
+                while more:
+                    chunk, more = await self._next(max_length)
+                    parts.append(chunk)
+                chunk = b"".join(parts)
+            self._data = chunk
         return self._data
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    """:func:`asyncio.get_running_loop`, importing asyncio on first use only.
+
+    Importing quartlike does not load asyncio.
+    """
+    global _get_running_loop
+    if _get_running_loop is None:
+        import asyncio
+
+        _get_running_loop = asyncio.get_running_loop
+    return _get_running_loop()
+
+
+_get_running_loop: cabc.Callable[[], asyncio.AbstractEventLoop] | None = None
+
+
+async def _by(awaitable: cabc.Awaitable[Message], deadline: float) -> Message:
+    """Await ``awaitable`` with ``deadline`` (loop time); :exc:`TimeoutError` past it."""
+    import asyncio
+
+    async with asyncio.timeout_at(deadline):
+        return await awaitable
+
+
+async def _rest_by(
+    coro: cabc.Coroutine[t.Any, t.Any, Message], step: t.Any, deadline: float
+) -> Message:
+    """Finish ``coro``, suspended at its first step, with ``deadline`` (loop time).
+
+    :param coro: a coroutine whose first step yielded ``step`` to the event loop.
+    :param step: what it yielded (the future it waits for).
+    :raises TimeoutError: the deadline passed first.
+    """
+    import asyncio
+
+    resumed = _Resumed(coro, step)
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await resumed
+    finally:
+        if not resumed.awaited:
+            # The timeout could not be set up (no task): do not leave the
+            # coroutine suspended.
+            coro.close()
+
+
+class _Resumed:
+    """Await the rest of a coroutine that was already run up to its first suspension.
+
+    Awaiting it hands ``step`` (what the first step yielded) to the event loop,
+    then does what ``await`` does to the coroutine: sends it the values and
+    throws into it the exceptions the loop resumes the awaiting task with, and
+    returns its result.
+    """
+
+    __slots__ = ("_coro", "_step", "awaited")
+
+    def __init__(self, coro: cabc.Coroutine[t.Any, t.Any, Message], step: t.Any) -> None:
+        self._coro = coro
+        self._step = step
+        self.awaited = False
+
+    def __await__(self) -> cabc.Generator[t.Any, t.Any, Message]:
+        self.awaited = True
+        coro = self._coro
+        step = self._step
+        while True:
+            try:
+                sent = yield step
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                # Thrown into the awaiting task (a cancellation): the coroutine's to handle.
+                try:
+                    step = coro.throw(exc)
+                except StopIteration as done:
+                    return t.cast("Message", done.value)
+            else:
+                try:
+                    step = coro.send(sent)
+                except StopIteration as done:
+                    return t.cast("Message", done.value)
 
 
 _URLENCODED = "application/x-www-form-urlencoded"
@@ -205,14 +385,15 @@ def _form_parser_class() -> type[FormDataParser]:
 
 
 async def _prepend(
-    chunks: list[bytes], rest: cabc.AsyncIterator[bytes]
+    chunks: list[bytes], rest: cabc.AsyncIterator[bytes] | None
 ) -> cabc.AsyncIterator[bytes]:
-    """Yield the non-empty ``chunks``, then the chunks of ``rest``."""
+    """Yield the non-empty ``chunks``, then the chunks of ``rest`` (if any)."""
     for chunk in chunks:
         if chunk:
             yield chunk
-    async for chunk in rest:
-        yield chunk
+    if rest is not None:
+        async for chunk in rest:
+            yield chunk
 
 
 def _limits() -> tuple[int | None, float | None]:
@@ -352,6 +533,13 @@ class Request(BaseRequestWebsocket):
 
     # -- forms ---------------------------------------------------------------
 
+    def _parse_content_type(self) -> None:
+        # werkzeug's (behind ``mimetype``, ``mimetype_params`` and ``is_json``)
+        # builds the whole ``headers`` object to read this one header.
+        if "_parsed_content_type" not in self.__dict__:
+            values = self._header_values(b"content-type")
+            self._parsed_content_type = parse_options_header(values[0] if values else "")
+
     @property
     def want_form_data_parsed(self) -> bool:
         """Whether the content type is one the form parser reads."""
@@ -374,28 +562,44 @@ class Request(BaseRequestWebsocket):
         )
         body = self.body
         streamed = not body.is_complete
-        stream = aiter(self.stream())
-        result = None
         mimetype = self.mimetype
+        options = self.mimetype_params
         if mimetype.strip().lower() == _URLENCODED:
             # A small body that arrives whole (usually in one message) is parsed
             # in one go, without the incremental parser's per-field pauses.
-            chunks = [await anext(stream, b"")]
-            if body.is_complete:
-                # Nothing more to receive: see whether the stream has more to
-                # give (it does not, unless a subclass changed ``stream``).
-                # This also finishes it, which spares the event loop closing it.
-                more = await anext(stream, None)
-                if more is None:
-                    result = parser.parse_urlencoded_data(chunks[0], self.mimetype_params)
-                else:
-                    chunks.append(more)
-            if result is None:
-                stream = _prepend(chunks, stream)
-        if result is None:
-            result = await parser.parse(stream, mimetype, self.mimetype_params)
+            if type(self).stream is Request.stream:
+                first, rest = await body._first(self.max_content_length, self.body_timeout)
+                result = None
+                if rest is None:
+                    result = parser.parse_urlencoded_data(first, options)
+                if result is None:
+                    result = await parser.parse(_prepend([first], rest), mimetype, options)
+            else:
+                result = await self._parse_urlencoded_stream(parser, mimetype, options)
+        else:
+            result = await parser.parse(self.stream(), mimetype, options)
         self._form, self._files = result
         self._form_streamed_body = streamed
+
+    async def _parse_urlencoded_stream(
+        self, parser: FormDataParser, mimetype: str, options: dict[str, str]
+    ) -> _FormResult:
+        """Parse an urlencoded body read through :meth:`stream`, overridden by a subclass."""
+        stream = aiter(self.stream())
+        chunks = [await anext(stream, b"")]
+        if self.body.is_complete:
+            # Nothing more to receive: see whether the stream has more to
+            # give (it does not, unless the subclass's ``stream`` splits
+            # chunks). This also finishes it, which spares the event loop
+            # closing it.
+            more = await anext(stream, None)
+            if more is None:
+                result = parser.parse_urlencoded_data(chunks[0], options)
+                if result is not None:
+                    return result
+            else:
+                chunks.append(more)
+        return await parser.parse(_prepend(chunks, stream), mimetype, options)
 
     async def _get_form(self) -> MultiDict[str, str]:
         await self._load_form_data()
@@ -502,7 +706,9 @@ class Request(BaseRequestWebsocket):
                 return self.json_module.loads(data, parse_constant=_reject_constant)
             provider = ctx.app.json
             if type(provider).loads in _STDLIB_LOADS:
-                return provider.loads(data, parse_constant=_reject_constant)
+                # What ``provider.loads(data, parse_constant=_reject_constant)``
+                # does, without building a decoder for every request.
+                return _strict_loads(data)
             return provider.loads(data)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None

@@ -93,7 +93,15 @@ def _find_package(import_name: str) -> tuple[str | None, str]:
 
     root_name = import_name.partition(".")[0]
     module = sys.modules.get(root_name)
-    origin: str | None = getattr(module, "__file__", None) if module is not None else None
+    origin: str | None = None
+    if root_name == "__main__":
+        # As Flask finds it: by the module's spec, which a script run directly
+        # (``python app.py``, a console script) has not: then the working directory.
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.origin not in (None, "namespace", "built-in", "frozen"):
+            origin = spec.origin
+    elif module is not None:
+        origin = getattr(module, "__file__", None)
     if origin is None and root_name != "__main__":
         try:
             spec = importlib.util.find_spec(root_name)

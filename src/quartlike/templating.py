@@ -1,9 +1,13 @@
 """Templates: Jinja2 in async mode, bound to the app.
 
 The app's environment is created with ``enable_async=True``, so templates may
-call coroutine functions (``{{ load_user() }}`` awaits the result) and every
-render is ``await template.render_async(...)`` on the event loop. Rendering
-itself does no I/O; loading a template does, and it happens inline:
+call coroutine functions (``{{ load_user() }}`` awaits the result), and every
+render runs on the event loop. The environment compiles templates with a
+rewrite of Jinja's async code (see "compiling" below) that skips the async
+machinery wherever a value turns out to be plain, which is nearly everywhere:
+a template then renders about as fast as in a sync environment, and still
+awaits whatever is awaitable. Rendering itself does no I/O; loading a template
+does, and it happens inline:
 
 * **The first lookup of a template name** (by :func:`render_template`, or by
   ``{% extends %}``, ``{% include %}`` or ``{% import %}`` while rendering)
@@ -26,15 +30,19 @@ order, so the app can override a blueprint's template by name.
 
 from __future__ import annotations
 
+import ast
 import collections.abc as cabc
 import functools
 import inspect
 import typing as t
+from collections import ChainMap
+from types import CodeType
 
 from jinja2 import BaseLoader
 from jinja2 import Environment as BaseEnvironment
 from jinja2 import Template
 from jinja2 import TemplateNotFound
+from jinja2.runtime import Context
 from werkzeug.utils import cached_property
 
 from .flashing import get_flashed_messages
@@ -44,6 +52,10 @@ from .globals import _no_app_msg
 from .globals import g
 from .globals import request
 from .globals import session
+from .jinja_rewrite import _BUFFERED
+from .jinja_rewrite import _cv_compile_as_generated
+from .jinja_rewrite import _is_buffered_generator
+from .jinja_rewrite import _rewrite_module
 from .scaffold import setupmethod
 from .signals import before_render_template
 from .signals import template_rendered
@@ -84,7 +96,8 @@ class Environment(BaseEnvironment):
 
     Without a ``loader`` option it loads templates through
     :meth:`TemplatingMixin.create_global_jinja_loader`. ``enable_async`` is
-    forced on: quartlike renders with ``render_async``.
+    forced on, and templates are compiled with quartlike's rewrite of Jinja's
+    async code (the same behaviour, faster; see the module's source).
 
     :param app: the app the environment belongs to (kept as :attr:`app`).
     :param options: the keyword arguments of :class:`jinja2.Environment`.
@@ -96,6 +109,29 @@ class Environment(BaseEnvironment):
         options["enable_async"] = True
         super().__init__(**options)
         self.app = app
+
+    def _compile(self, source: str, filename: str) -> CodeType:
+        """Compile the module Jinja generated for a template, with the rewrites
+        described above (:func:`_rewrite_module`).
+        """
+        if _cv_compile_as_generated.get():
+            return super()._compile(source, filename)
+        tree = ast.parse(source, filename)
+        try:
+            _rewrite_module(tree)
+            code = compile(tree, filename, "exec")
+            if _is_buffered_generator(code):
+                raise RuntimeError("a buffered render function is a generator")
+            return code
+        except Exception:
+            # A bug of the rewrite, or generated code it was not written for: the
+            # template still works, compiled as Jinja generated it.
+            self.app.logger.warning(
+                "Could not optimize the compiled template %r; it renders unoptimized.",
+                filename,
+                exc_info=True,
+            )
+            return super()._compile(source, filename)
 
 
 class DispatchingJinjaLoader(BaseLoader):
@@ -274,19 +310,28 @@ class TemplatingMixin:
         blueprints, outermost first; the values already in ``context`` win over
         all of them. Sync processors run in the thread pool.
         """
-        original = dict(context)
         app_ctx = _cv_app.get(None)
+        req_ctx = _cv_request.get(None)
+        processors = self.template_context_processors
+        funcs = list(processors.get(None, ()))
+        if req_ctx is not None and len(processors) > (None in processors):
+            # Some blueprint has processors (or had: the lists may be empty).
+            for name in reversed(req_ctx.request.blueprints):
+                funcs.extend(processors.get(name, ()))
+        if not funcs:
+            # Without processors, the defaults only fill in names the caller left out.
+            if app_ctx is not None and "g" not in context:
+                context["g"] = app_ctx.g
+            if req_ctx is not None and "request" not in context:
+                context["request"] = req_ctx.request
+            return
+        original = dict(context)
         if app_ctx is not None:
             context["g"] = app_ctx.g
-        names: list[str | None] = [None]
-        req_ctx = _cv_request.get(None)
         if req_ctx is not None:
             context["request"] = req_ctx.request
-            names.extend(reversed(req_ctx.request.blueprints))
-        processors = self.template_context_processors
-        for name in names:
-            for func in processors.get(name, ()):
-                context.update(await self._async(func)())
+        for func in funcs:
+            context.update(await self._async(func)())
         context.update(original)
 
     # -- filters, tests and globals ---------------------------------------------------
@@ -387,9 +432,49 @@ async def _prepare(app: Quart, template: Template, context: dict[str, t.Any]) ->
         await app.send_signal(before_render_template, template=template, context=context)
 
 
+def _new_context(template: Template, context: dict[str, t.Any]) -> Context:
+    """``template.new_context(context)``, without its slow copy of the globals.
+
+    The template's globals are a :class:`~collections.ChainMap` of its own globals
+    and the environment's; Jinja copies them into the context's dict through the
+    ``ChainMap`` (a Python-level lookup per name) and then lists their names
+    again. Flattening the maps with ``dict.update`` gives the same dict, in the
+    same order. Anything unusual (a custom context class, globals that are not
+    plain dicts) takes Jinja's own path.
+    """
+    env = template.environment
+    globals_ = template.globals
+    if env.context_class is Context and type(globals_) is ChainMap:
+        maps = globals_.maps
+        if all(type(m) is dict for m in maps):
+            flat: dict[str, t.Any] = {}
+            for m in reversed(maps):
+                flat.update(m)
+            # new_context(shared=False) builds the same dict: dict(globals, **vars).
+            parent = dict(flat, **context)
+            return Context(env, parent, template.name, template.blocks, globals=flat)
+    return template.new_context(context)
+
+
+async def _render_buffered(template: Template, context: dict[str, t.Any]) -> str:
+    """``await template.render_async(context)``, through the buffered render function
+    when the template has one (see :func:`_rewrite_module`).
+    """
+    render = getattr(template.root_render_func, _BUFFERED, None)
+    if render is None:
+        return await template.render_async(context)
+    ctx = _new_context(template, context)
+    out: list[str] = []
+    try:
+        await render(ctx, out.append)
+        return template.environment.concat(out)
+    except Exception:
+        return template.environment.handle_exception()
+
+
 async def _render(app: Quart, template: Template, context: dict[str, t.Any]) -> str:
     await _prepare(app, template, context)
-    rv = await template.render_async(context)
+    rv = await _render_buffered(template, context)
     if template_rendered.receivers:
         await app.send_signal(template_rendered, template=template, context=context)
     return rv
@@ -434,8 +519,16 @@ def render_template_string(source: str, **context: t.Any) -> t.Any:
 
 async def _render_template_string(source: str, context: dict[str, t.Any]) -> str:
     app = _current_app()
-    template = app.jinja_env.from_string(source)
-    return await _render(app, template, context)
+    return await _render(app, _from_string(app, source), context)
+
+
+def _from_string(app: Quart, source: str) -> Template:
+    """Compile ``source`` for one render, without the rewrites (see ``_compile``)."""
+    token = _cv_compile_as_generated.set(True)
+    try:
+        return app.jinja_env.from_string(source)
+    finally:
+        _cv_compile_as_generated.reset(token)
 
 
 async def _generate(
@@ -479,7 +572,7 @@ async def stream_template_string(source: str, **context: t.Any) -> cabc.AsyncIte
     :param context: the variables of the template.
     """
     app = _current_app()
-    template = app.jinja_env.from_string(source)
+    template = _from_string(app, source)
     await _prepare(app, template, context)
     return _generate(app, template, context)
 

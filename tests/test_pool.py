@@ -136,3 +136,42 @@ def test_a_dropped_pool_stops_its_threads() -> None:
 def test_max_workers_must_be_positive() -> None:
     with pytest.raises(ValueError, match="greater than 0"):
         ThreadPool(0)
+
+
+async def test_a_lane_call_cancelled_before_it_starts_does_not_run() -> None:
+    from quartlike.sync import NOT_RUN
+    from quartlike.sync import Lane
+
+    pool = ThreadPool(2, "t-lane")
+    lane = Lane(lambda: pool)
+    loop = asyncio.get_running_loop()
+    release = threading.Event()
+    ran: list[str] = []
+    try:
+        first = asyncio.ensure_future(
+            lane.try_run(
+                loop, lambda: (release.wait(BOUND), threading.current_thread().name)[1], pool
+            )
+        )
+        await asyncio.sleep(0.02)
+        queued = asyncio.ensure_future(lane.try_run(loop, lambda: ran.append("queued"), pool))
+        await asyncio.sleep(0.02)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        release.set()
+        thread = await first
+        again = await lane.try_run(loop, lambda: threading.current_thread().name, pool)
+        assert again == thread  # one lane, one thread
+        assert ran == []
+
+        def fail() -> None:
+            raise LookupError("from the lane")
+
+        with pytest.raises(LookupError, match="from the lane"):
+            await lane.try_run(loop, fail, pool)
+    finally:
+        release.set()
+        lane.close()
+        pool.shutdown()
+    assert await lane.try_run(loop, lambda: "closed", pool) is NOT_RUN

@@ -156,13 +156,65 @@ def awaits_on_loop(func: t.Any) -> bool:
     return is_async_callable(func) or getattr(func, "_quartlike_dual", False) is True
 
 
+class _Settles(t.Protocol):
+    """What a lane call needs of the future its caller waits on."""
+
+    def set_running_or_notify_cancel(self) -> bool: ...
+    def set_result(self, result: t.Any) -> None: ...
+    def set_exception(self, exception: BaseException | None) -> None: ...
+
+
+class _NotRun:
+    def __repr__(self) -> str:
+        return "NOT_RUN"
+
+
+#: What :meth:`Lane.try_run` returns when the lane could not take the call.
+NOT_RUN = _NotRun()
+
+
+def _settle(future: asyncio.Future[t.Any], ok: bool, value: t.Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+class _LoopFuture:
+    """Settles an asyncio future from the lane's thread (see :meth:`Lane.try_run`)."""
+
+    __slots__ = ("loop", "future", "cancelled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[t.Any] = loop.create_future()
+        self.cancelled = False
+
+    def set_running_or_notify_cancel(self) -> bool:
+        return not self.cancelled
+
+    def _send(self, ok: bool, value: t.Any) -> None:
+        try:
+            self.loop.call_soon_threadsafe(_settle, self.future, ok, value)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits any more
+
+    def set_result(self, result: t.Any) -> None:
+        self._send(True, result)
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        self._send(False, exception)
+
+
 class _Call:
     """A sync call queued on a lane, with the future its caller awaits."""
 
     __slots__ = ("fallback", "fn", "future")
 
     def __init__(
-        self, fn: cabc.Callable[[], t.Any], future: Future[t.Any], fallback: Executor | None
+        self, fn: cabc.Callable[[], t.Any], future: _Settles, fallback: Executor | None
     ) -> None:
         self.fn = fn
         self.future = future
@@ -208,10 +260,33 @@ class Lane:
 
         ``fallback`` runs the call instead if the lane stops before it ran.
         """
+        future: Future[T] = Future()
+        return future if self._try_queue(fn, future, fallback) else None
+
+    async def try_run(
+        self, loop: asyncio.AbstractEventLoop, fn: cabc.Callable[[], T], fallback: Executor | None
+    ) -> T | _NotRun:
+        """Run ``fn()`` on this lane and return its result to the caller on ``loop``;
+        :data:`NOT_RUN` when the lane cannot run it now (see :meth:`try_submit`).
+
+        The result comes back with one ``loop.call_soon_threadsafe``, without a
+        :class:`concurrent.futures.Future` to chain.
+        """
+        settle = _LoopFuture(loop)
+        if not self._try_queue(fn, settle, fallback):
+            return NOT_RUN
+        try:
+            return t.cast(T, await settle.future)
+        except BaseException:
+            settle.cancelled = True  # not started yet: it will not run
+            raise
+
+    def _try_queue(
+        self, fn: cabc.Callable[[], t.Any], future: _Settles, fallback: Executor | None
+    ) -> bool:
         with self._cond:
             if self._closed or (self._host is None and not self._waiting):
-                return None
-            future: Future[T] = Future()
+                return False
             self._calls.append(_Call(fn, future, fallback))
             start = self._host is not None and not self._started
             self._started = True
@@ -227,7 +302,7 @@ class Lane:
                     self._calls.clear()
                 for call in stranded:
                     call.reroute()
-        return future
+        return True
 
     def wait(self, start: cabc.Callable[[], Future[T]]) -> T:
         """Call ``start()`` and run this lane's calls until the future it returns is
@@ -405,10 +480,8 @@ def run_sync_in(
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, _call_bridged, loop, func, args, kwargs)
         lane = _cv_lane.get()
-        future = lane.try_submit(call, executor) if lane is not None else None
-        if future is not None:
-            rv = await _wrap_future(future, loop)
-        else:
+        rv = NOT_RUN if lane is None else await lane.try_run(loop, call, executor)
+        if rv is NOT_RUN:
             rv = await _run_in(executor, loop, call)
         if inspect.isawaitable(rv):
             rv = await rv

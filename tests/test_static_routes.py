@@ -22,6 +22,7 @@ from quartlike import url_for
 from quartlike import websocket
 from quartlike.routing import Map
 from quartlike.routing import StaticRoutes
+from quartlike.testing import WebsocketResponseError
 
 
 class WerkzeugMatchedApp(Quart):
@@ -226,3 +227,16 @@ async def test_unencodable_host_is_a_400_on_static_rules_too(cls: type[Quart]) -
         bad = await client.get("/", headers={"Host": "h" * 300})
         assert bad.status_code == 400
     assert (await client.get("/", headers={"Host": "example.test"})).status_code == 200
+
+
+@pytest.mark.parametrize("cls", [Quart, WerkzeugMatchedApp])
+async def test_unencodable_host_is_a_400_for_websockets_too(cls: type[Quart]) -> None:
+    app = build(cls)
+    client = app.test_client()
+    async with client.websocket("/ws", headers={"Host": "example.test"}) as ws:
+        assert (await ws.receive()).startswith("ws")
+    for _ in range(2):
+        with pytest.raises(WebsocketResponseError) as info:
+            async with client.websocket("/ws", headers={"Host": "h" * 300}) as ws:
+                await ws.receive()
+        assert info.value.response.status_code == 400

@@ -188,7 +188,7 @@ def websocket_from_scope(
     root_path = scope.get("root_path", "")
     if root_path and path.startswith(root_path):
         path = path[len(root_path) :]
-    return app.websocket_class(
+    websocket = app.websocket_class(
         path,
         scope.get("query_string", b""),
         _websocket_scheme(scope.get("scheme", "ws")),
@@ -199,6 +199,11 @@ def websocket_from_scope(
         scope,
         connection,
     )
+    for name, value in scope["headers"]:
+        if name == b"host":
+            websocket._raw_host = value  # lets routing skip binding (see ctx.match_request)
+            break
+    return websocket
 
 
 async def serve_websocket(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import decimal
 import types
 import typing as t
 from collections import OrderedDict
@@ -21,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from quartlike.globals import _cv_app
 from quartlike.json import dumps as json_dumps
+from quartlike.json import loads as json_loads
 from quartlike.json.provider import DefaultJSONProvider
 from quartlike.json.tag import JSONTag
 from quartlike.json.tag import PassDict
@@ -456,3 +459,265 @@ def test_a_subclass_tag_method_is_honoured() -> None:
     s = Counting()
     assert s.dumps({"a": [1, "b"]}) == '{"a":[1,"b"]}'
     assert s.calls == 4
+
+
+# ---------------------------------------------------------------------------
+# The encoder and scanner shortcuts give what quartlike.json gives
+# ---------------------------------------------------------------------------
+
+
+class _JSONApp:
+    response_class = Response
+    debug = False
+
+    def __init__(self, provider_class: type[DefaultJSONProvider] = DefaultJSONProvider) -> None:
+        self.json = provider_class(self)
+
+
+@contextlib.contextmanager
+def provider_context(app: _JSONApp | None) -> Iterator[None]:
+    """Make ``app`` (``None``: no app at all) the active application."""
+    if app is None:
+        assert _cv_app.get(None) is None
+        yield
+        return
+    token = _cv_app.set(types.SimpleNamespace(app=app))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        _cv_app.reset(token)
+
+
+def outcome(fn: t.Callable[[], t.Any]) -> tuple[str, t.Any]:
+    try:
+        return ("value", fn())
+    except Exception as e:
+        return (type(e).__name__, str(e))
+
+
+class DecimalLoader(DefaultJSONProvider):
+    """A provider whose ``loads`` differs from json.loads: floats become Decimals."""
+
+    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        kwargs.setdefault("parse_float", decimal.Decimal)
+        return super().loads(s, **kwargs)
+
+
+class SpacedDumper(DefaultJSONProvider):
+    """A provider whose ``dumps`` differs from json.dumps: it ignores the separators."""
+
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        kwargs.pop("separators", None)
+        return super().dumps(obj, **kwargs)
+
+
+def _provider_setups() -> list[tuple[str, _JSONApp | None]]:
+    unsorted = _JSONApp()
+    unsorted.json.sort_keys = False  # type: ignore[attr-defined]
+    unicode = _JSONApp()
+    unicode.json.ensure_ascii = False  # type: ignore[attr-defined]
+    strict = _JSONApp()
+    strict.json.default = lambda o: f"<{type(o).__name__}>"  # type: ignore[attr-defined]
+    no_default = _JSONApp()
+    no_default.json.default = None  # type: ignore[attr-defined]
+    return [
+        ("no app", None),
+        ("default provider", _JSONApp()),
+        ("sort_keys off", unsorted),
+        ("ensure_ascii off", unicode),
+        ("own default", strict),
+        ("default None", no_default),
+        ("provider with its own dumps", _JSONApp(SpacedDumper)),
+        ("provider with its own loads", _JSONApp(DecimalLoader)),
+    ]
+
+
+PROVIDER_SETUPS = _provider_setups()
+
+
+class Circular:
+    pass
+
+
+def _circular() -> dict[str, t.Any]:
+    loop: dict[str, t.Any] = {}
+    loop["self"] = [loop]
+    return loop
+
+
+ODD_VALUES: list[t.Any] = [
+    {"z": 1, "a": "\u00e9\u2603", "m": [1.5, None, True]},
+    {"nan": float("nan"), "inf": float("-inf")},
+    {1: "int key", "b": 2},
+    {None: 1, "a": 2},  # mixed keys: sorting fails, as json's does
+    {(1, 2): "tuple key"},
+    {"x": Circular()},  # not serialisable (unless the provider's default says so)
+    {"t": (1, Circular())},
+    {"big": 10**30, "neg": -(2**63)},
+    "top-level string \u2603",
+    [1, [2, [3, {"a": b"x"}]]],
+    {"decimal": decimal.Decimal("1.5")},
+    {"date": datetime(2020, 1, 2, 3, 4, 5)},
+]
+
+
+@pytest.mark.parametrize("setup", PROVIDER_SETUPS, ids=[name for name, _ in PROVIDER_SETUPS])
+@pytest.mark.parametrize("value", ODD_VALUES)
+def test_dumps_is_quartlike_json_dumps_of_the_tagged_value(
+    setup: tuple[str, _JSONApp | None], value: t.Any
+) -> None:
+    _, app = setup
+    s = TaggedJSONSerializer()
+    with provider_context(app):
+        expected = outcome(lambda: json_dumps(s.tag(value), separators=(",", ":")))
+        assert outcome(lambda: s.dumps(value)) == expected
+        assert outcome(lambda: s.dumps(value)) == expected  # from the kept encoder
+
+
+def test_cycles_are_reported_as_json_reports_them() -> None:
+    s = TaggedJSONSerializer()
+
+    class Loop(JSONTag):
+        """A tag whose JSON form contains itself: only the encoder can see the cycle."""
+
+        __slots__ = ()
+        key = " loop"
+
+        def check(self, value: t.Any) -> bool:
+            return isinstance(value, Circular)
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return _circular()
+
+        def to_python(self, value: t.Any) -> t.Any:
+            return value
+
+    s.register(Loop, index=0)
+    for app in (None, _JSONApp()):
+        with provider_context(app):
+            expected = outcome(lambda: json_dumps(s.tag({"a": Circular()}), separators=(",", ":")))
+            assert expected[0] == "ValueError"
+            for _ in range(2):
+                assert outcome(lambda: s.dumps({"a": Circular()})) == expected
+            # A failed encoding leaves nothing behind for the next one.
+            assert s.dumps({"a": [1]}) == json_dumps({"a": [1]}, separators=(",", ":"))
+
+
+@settings(database=None, max_examples=200, deadline=None)
+@given(value=values, setup=st.sampled_from(PROVIDER_SETUPS))
+def test_dumps_matches_the_general_path_with_any_provider(
+    value: t.Any, setup: tuple[str, _JSONApp | None]
+) -> None:
+    _, app = setup
+    s = TaggedJSONSerializer()
+    with provider_context(app):
+        assert outcome(lambda: s.dumps(value)) == outcome(
+            lambda: json_dumps(s.tag(value), separators=(",", ":"))
+        )
+
+
+def _general_loads(s: TaggedJSONSerializer, document: str | bytes) -> t.Any:
+    """What ``loads`` gives without the untagging scanner."""
+    return s._untag_scan(json_loads(document))
+
+
+DOCUMENTS = [
+    '{"n":1}',
+    '{"a":{" t":[1,{" b":"eA=="}]},"b":[{" u":"0f8fad5bd9cb469fa16570867728950e"}]}',
+    '{" di":{" t__":[1]}}',
+    '{" t":[1,[2,{" t":[3]}]]}',
+    '{" m":"<b>"}',
+    '{" d":"Tue, 02 Jan 2024 03:04:05 GMT"}',
+    '[{" t":[]},{" zz":1}]',
+    '{"f":1.5,"e":1e400,"n":NaN}',
+    ' {"a":1}',  # whitespace before
+    '{"a":1} ',  # and after
+    '{"a":1}\n',
+    '{"a":1} x',  # extra data
+    '{"a":1}{"b":2}',
+    '\ufeff{"a":1}',  # a BOM
+    "",
+    "{",
+    '{"a":}',
+    '{" u":"not-a-uuid"}',  # a tag that fails
+    '{" u":"not-a-uuid"} x',  # ... in a document that is not JSON either
+    '{" b":"!!"}',
+    '{" d":"not a date"}',
+    '"just a string"',
+    "12",
+    "null",
+    '{"a":"\\ud800"}',
+]
+
+
+@pytest.mark.parametrize("setup", PROVIDER_SETUPS, ids=[name for name, _ in PROVIDER_SETUPS])
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_loads_is_the_general_path(setup: tuple[str, _JSONApp | None], document: str) -> None:
+    _, app = setup
+    s = TaggedJSONSerializer()
+    with provider_context(app):
+        for given_value in (document, document.encode("utf-8", "surrogatepass")):
+            expected = outcome(lambda: _general_loads(s, given_value))  # noqa: B023
+            got = outcome(lambda: s.loads(given_value))  # noqa: B023
+            assert got == expected or (
+                # NaN != NaN: compare the documents they dump to.
+                got[0] == expected[0] == "value" and repr(got[1]) == repr(expected[1])
+            )
+            if got[0] == "value":
+                assert _types(got[1]) == _types(expected[1])
+
+
+def _types(value: t.Any) -> t.Any:
+    if isinstance(value, dict):
+        return (type(value), {k: _types(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return (type(value), [_types(v) for v in value])
+    return type(value)
+
+
+@settings(database=None, max_examples=300, deadline=None)
+@given(
+    st.text(alphabet='{}[]":, tbdu01aeE.-\\', max_size=30)
+    | values.map(lambda v: TaggedJSONSerializer().dumps(v))
+)
+def test_loads_of_any_text_is_the_general_path(document: str) -> None:
+    s = TaggedJSONSerializer()
+    for app in (None, _JSONApp()):
+        with provider_context(app):
+            got = outcome(lambda: s.loads(document))
+            expected = outcome(lambda: _general_loads(s, document))
+            assert got == expected or repr(got) == repr(expected)
+
+
+def test_a_subclass_untag_is_honoured_when_loading() -> None:
+    class Counting(TaggedJSONSerializer):
+        __slots__ = ("seen",)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[t.Any] = []
+
+        def untag(self, value: dict[str, t.Any]) -> t.Any:
+            self.seen.append(dict(value))
+            return super().untag(value)
+
+    s = Counting()
+    assert s.loads('{"a":{" t":[1]},"b":{}}') == {"a": (1,), "b": {}}
+    assert s.seen == [{" t": [1]}, {}, {"a": (1,), "b": {}}]
+
+
+def test_a_subclass_untag_scan_is_honoured_when_loading() -> None:
+    class Untouched(TaggedJSONSerializer):
+        __slots__ = ()
+
+        def _untag_scan(self, value: t.Any) -> t.Any:
+            return value
+
+    assert Untouched().loads('{"a":{" t":[1]}}') == {"a": {" t": [1]}}
+
+
+def test_a_provider_loads_is_honoured() -> None:
+    s = TaggedJSONSerializer()
+    with provider_context(_JSONApp(DecimalLoader)):
+        assert s.loads('{"a":[1.5]}') == {"a": [decimal.Decimal("1.5")]}
+    assert s.loads('{"a":[1.5]}') == {"a": [1.5]}

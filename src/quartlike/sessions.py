@@ -1,9 +1,12 @@
 """Sessions: the ``session`` object and the interfaces that load and store it.
 
 The default, :class:`SecureCookieSessionInterface`, keeps the session in a
-cookie signed with ``SECRET_KEY`` by itsdangerous, in the same format as
-Flask's, so an app moving from Flask keeps its users logged in (and cookies
-written by either can be read by the other with the same key).
+cookie signed with ``SECRET_KEY``, in itsdangerous' format as Flask does, so
+an app moving from Flask keeps its users logged in (and cookies written by
+either can be read by the other with the same key). The cookies are written
+and checked by a lean implementation of that format (``_CookieCodec``) that
+gives the same bytes and accepts the same cookies as itsdangerous, with the
+per-key work done once instead of on every request.
 
 Safer than Flask by default in two ways:
 
@@ -16,9 +19,12 @@ Safer than Flask by default in two ways:
 
 from __future__ import annotations
 
+import binascii
 import collections.abc as cabc
 import hashlib
 import hmac
+import re
+import time
 import typing as t
 import zlib
 from datetime import UTC
@@ -29,9 +35,13 @@ from itsdangerous import Signer
 from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
+from itsdangerous.encoding import int_to_bytes
 from itsdangerous.signer import HMACAlgorithm
 from itsdangerous.url_safe import URLSafeSerializerMixin
 from werkzeug.datastructures import CallbackDict
+from werkzeug.http import dump_cookie
+from werkzeug.http import http_date
+from werkzeug.sansio.response import Response as SansIOResponse
 
 from .json.tag import TaggedJSONSerializer
 
@@ -69,19 +79,30 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     accessed = False
 
     def __init__(self, initial: cabc.Mapping[str, t.Any] | None = None) -> None:
-        def on_update(self: SecureCookieSession) -> None:
-            self.modified = True
-            self.accessed = True
+        # CallbackDict.__init__(initial, _on_update), without its layers: one
+        # session is made per request that uses it.
+        if initial is None:
+            dict.__init__(self)
+        else:
+            dict.__init__(self, initial)
+        self.on_update = _on_update
 
-        super().__init__(initial, on_update)
+    # The reads and writes views make most, without the layers of super() and
+    # of CallbackDict's update wrapper (dict does the work either way).
 
     def __getitem__(self, key: str) -> t.Any:
         self.accessed = True
-        return super().__getitem__(key)
+        return dict.__getitem__(self, key)
 
     def get(self, key: str, default: t.Any = None) -> t.Any:
         self.accessed = True
-        return super().get(key, default)
+        return dict.get(self, key, default)
+
+    def __setitem__(self, key: str, value: t.Any) -> None:
+        dict.__setitem__(self, key, value)
+        on_update: cabc.Callable[[t.Any], None] | None = self.on_update
+        if on_update is not None:
+            on_update(self)
 
     def setdefault(self, key: str, default: t.Any = None) -> t.Any:
         self.accessed = True
@@ -132,6 +153,12 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         return super().__repr__()
 
 
+def _on_update(session: SecureCookieSession) -> None:
+    """Called by :class:`SecureCookieSession` on every change."""
+    session.modified = True
+    session.accessed = True
+
+
 class NullSession(SecureCookieSession):
     """The session when none can be loaded (no ``SECRET_KEY``): readable, never writable."""
 
@@ -164,19 +191,26 @@ class SessionInterface:
 
     def is_null_session(self, obj: object) -> bool:
         """Whether ``obj`` is the null session (saving is then skipped)."""
-        return isinstance(obj, self.null_session_class)
+        null_session_class = self.null_session_class
+        if type(obj) is SecureCookieSession and null_session_class is NullSession:
+            return False  # the usual answer, without an ABC instance check
+        return isinstance(obj, null_session_class)
 
     def get_cookie_name(self, app: Quart) -> str:
         """``SESSION_COOKIE_NAME``."""
-        return t.cast(str, app.config["SESSION_COOKIE_NAME"])
+        name: str = app.config["SESSION_COOKIE_NAME"]  # (no t.cast: a call per request)
+        return name
 
     def get_cookie_domain(self, app: Quart) -> str | None:
         """``SESSION_COOKIE_DOMAIN``: ``None`` limits the cookie to the exact host."""
-        return t.cast("str | None", app.config["SESSION_COOKIE_DOMAIN"])
+        domain: str | None = app.config["SESSION_COOKIE_DOMAIN"]
+        return domain
 
     def get_cookie_path(self, app: Quart) -> str:
         """``SESSION_COOKIE_PATH``, else ``APPLICATION_ROOT``."""
-        return t.cast(str, app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"])
+        config = app.config
+        path: str = config["SESSION_COOKIE_PATH"] or config["APPLICATION_ROOT"]
+        return path
 
     def get_cookie_httponly(self, app: Quart) -> bool:
         """``SESSION_COOKIE_HTTPONLY``."""
@@ -188,7 +222,8 @@ class SessionInterface:
 
     def get_cookie_samesite(self, app: Quart) -> str | None:
         """``SESSION_COOKIE_SAMESITE``."""
-        return t.cast("str | None", app.config["SESSION_COOKIE_SAMESITE"])
+        samesite: str | None = app.config["SESSION_COOKIE_SAMESITE"]
+        return samesite
 
     def get_cookie_partitioned(self, app: Quart) -> bool:
         """``SESSION_COOKIE_PARTITIONED``."""
@@ -223,31 +258,173 @@ class SessionInterface:
         )
 
 
-#: Keyed HMAC objects kept by one signer: one per secret key (current and fallbacks).
-_MAX_KEYED = 16
+# -- the cookie format, without itsdangerous' generic layers -----------------------------------
+
+#: ``bytes.translate`` tables between standard and URL-safe base64 (``-_`` for ``+/``).
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
-class _PrekeyedHMAC(HMACAlgorithm):
-    """itsdangerous' HMAC signing, from a copy of an HMAC object already keyed.
+def _b64encode(data: bytes) -> bytes:
+    """itsdangerous' ``base64_encode``: URL-safe base64 without the ``=`` padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
-    The same signatures as :class:`~itsdangerous.signer.HMACAlgorithm`; keying
-    HMAC (and, with OpenSSL 3, looking the digest up) is done once per key
-    instead of once per signature.
+
+def _b64decode(data: bytes) -> bytes:
+    """itsdangerous' ``base64_decode`` of bytes: padded, then decoded leniently.
+
+    The same steps as :func:`base64.urlsafe_b64decode` (characters outside
+    the alphabet are skipped), so exactly the same values are accepted.
+
+    :raises binascii.Error: (a :class:`ValueError`) when the padding is wrong.
+    """
+    return binascii.a2b_base64((data + b"=" * (-len(data) % 4)).translate(_FROM_URLSAFE))
+
+
+_a2b_base64 = binascii.a2b_base64
+_compare_digest = hmac.compare_digest
+
+
+def _keyed_hmac(key: bytes, digest_method: t.Any) -> cabc.Callable[[bytes], bytes]:
+    """``hmac.new(key, message, digest_method).digest()``, as a function of ``message``.
+
+    The HMAC is keyed once, here; signing a message copies the keyed state
+    (the standard library's :meth:`hmac.HMAC.copy`) instead of keying anew.
+    """
+    keyed = hmac.new(key, digestmod=digest_method)
+
+    def sign(message: bytes) -> bytes:
+        mac = keyed.copy()
+        mac.update(message)
+        return mac.digest()
+
+    return sign
+
+
+#: What :meth:`_CookieCodec.loads` returns for a cookie itsdangerous rejects.
+_INVALID: t.Final = object()
+#: What it returns when only itsdangerous' own code can tell what happens.
+_DEFER: t.Final = object()
+#: The largest timestamp :meth:`~itsdangerous.TimestampSigner.timestamp_to_datetime`
+#: converts (9999-12-31 23:59:59 UTC); it raises for larger ones.
+_MAX_TIMESTAMP = 253_402_300_799
+#: JSON payloads this short are never compressed by itsdangerous: zlib's output
+#: for non-empty input is at least 9 bytes (2 of header, 3 of deflate data for
+#: one literal and the end of the block, 4 of checksum), and compression is
+#: only used when it saves at least 2 bytes.
+_NEVER_COMPRESSED = 10
+
+
+class _CookieCodec:
+    """Writes and checks session cookies with the least work per cookie.
+
+    A cookie is ``payload.timestamp.signature``: the serializer's output in
+    URL-safe base64 (zlib-compressed and prefixed with ``.`` when that
+    saves at least 2 bytes), the signing second as a big-endian integer in
+    base64, and the HMAC of those two with the derived key, in base64.
+    That is what :class:`~itsdangerous.URLSafeTimedSerializer` writes, byte
+    for byte, and :meth:`loads` accepts exactly the cookies it accepts.
+
+    What itsdangerous does on every call but depends only on the keys —
+    deriving each key from the secret and salt, keying HMAC — is done once,
+    when the codec is built; and the checks are plain comparisons, not
+    exceptions raised through several layers.
+
+    :param keys: the derived signing keys, oldest first; the last one signs.
+    :param digest_method: the hash of the HMAC (e.g. :func:`hashlib.sha1`).
+    :param serializer: turns the session into a string and back (``dumps`` and ``loads``).
+    :param text: whether ``serializer.dumps`` gives text (then cookies are ``str``).
     """
 
-    def __init__(self, digest_method: t.Any = None) -> None:
-        super().__init__(digest_method)
-        self._keyed: dict[bytes, hmac.HMAC] = {}
+    __slots__ = ("_serializer", "_sign", "_stamp", "_verifiers", "text")
 
-    def get_signature(self, key: bytes, value: bytes) -> bytes:
-        keyed = self._keyed.get(key)
-        if keyed is None:
-            keyed = hmac.new(key, digestmod=self.digest_method)
-            if len(self._keyed) < _MAX_KEYED:
-                self._keyed[key] = keyed
-        mac = keyed.copy()
-        mac.update(value)
-        return mac.digest()
+    def __init__(
+        self, keys: list[bytes], digest_method: t.Any, serializer: t.Any, text: bool
+    ) -> None:
+        macs = [_keyed_hmac(key, digest_method) for key in keys]
+        self._sign = macs[-1]
+        self._verifiers = macs[::-1]  # newest first, as itsdangerous tries them
+        self._serializer = serializer
+        #: Whether cookies are ``str`` (else ``bytes``).
+        self.text = text
+        # The current second and its encoding, replaced (never mutated) once a second.
+        self._stamp: tuple[int, bytes] = (-1, b"")
+
+    def _timestamp(self) -> bytes:
+        """``TimestampSigner.get_timestamp()``, base64-encoded as in a cookie."""
+        now = int(time.time())
+        stamp = self._stamp
+        if stamp[0] != now:
+            stamp = self._stamp = (now, _b64encode(int_to_bytes(now)))
+        return stamp[1]
+
+    def dumps(self, obj: t.Any) -> t.Any:
+        """The signed cookie for ``obj``, dated now (``str``; ``bytes`` if not :attr:`text`)."""
+        json = self._serializer.dumps(obj)
+        if isinstance(json, str):
+            json = json.encode()
+        payload = _b64encode(json)
+        if len(json) > _NEVER_COMPRESSED:
+            compressed = zlib.compress(json)
+            if len(compressed) < len(json) - 1:
+                payload = b"." + _b64encode(compressed)
+        signed = payload + b"." + self._timestamp()
+        cookie = signed + b"." + _b64encode(self._sign(signed))
+        return cookie.decode() if self.text else cookie
+
+    def loads(self, value: str | bytes, max_age: int | None) -> t.Any:
+        """The data of a cookie, :data:`_INVALID` if it is rejected, or :data:`_DEFER`.
+
+        :param value: the cookie value.
+        :param max_age: the age in seconds past which the cookie has expired.
+        """
+        if isinstance(value, str):
+            try:
+                cookie = value.encode()
+            except UnicodeEncodeError:  # itsdangerous lets this propagate
+                return _DEFER
+        elif isinstance(value, bytes):
+            cookie = value
+        else:
+            return _DEFER
+        signed, dot, signature = cookie.rpartition(b".")
+        if not dot:
+            return _INVALID
+        try:  # _b64decode, inline
+            signature = _a2b_base64(
+                (signature + b"=" * (-len(signature) % 4)).translate(_FROM_URLSAFE)
+            )
+        except ValueError:
+            return _INVALID
+        for mac in self._verifiers:
+            if _compare_digest(signature, mac(signed)):
+                break
+        else:
+            return _INVALID
+        payload, dot, stamp = signed.rpartition(b".")
+        if not dot:
+            return _INVALID
+        try:
+            stamp = _a2b_base64((stamp + b"=" * (-len(stamp) % 4)).translate(_FROM_URLSAFE))
+        except ValueError:
+            return _INVALID
+        if len(stamp) > 8:  # itsdangerous' bytes_to_int reads at most 8 bytes
+            return _INVALID
+        timestamp = int.from_bytes(stamp, "big")
+        if max_age is not None:
+            age = int(time.time()) - timestamp
+            if age > max_age or age < 0:
+                return _INVALID
+        elif timestamp > _MAX_TIMESTAMP:
+            return _DEFER
+        try:
+            if payload.startswith(b"."):
+                json = zlib.decompress(_b64decode(payload[1:]))
+            else:
+                json = _b64decode(payload)
+            return self._serializer.loads(json.decode() if self.text else json)
+        except Exception:  # what itsdangerous turns into BadPayload
+            return _INVALID
 
 
 class _SessionSigner(TimestampSigner):
@@ -260,8 +437,6 @@ class _SessionSigner(TimestampSigner):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        if type(self.algorithm) is HMACAlgorithm:
-            self.algorithm = _PrekeyedHMAC(self.digest_method)
         self._derived_keys: dict[str | bytes | None, bytes] = {}
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
@@ -271,25 +446,36 @@ class _SessionSigner(TimestampSigner):
         return derived
 
 
-#: JSON payloads this short are never compressed by itsdangerous: zlib's output
-#: for non-empty input is at least 9 bytes (2 of header, 3 of deflate data for
-#: one literal and the end of the block, 4 of checksum), and compression is
-#: only used when it saves at least 2 bytes.
-_NEVER_COMPRESSED = 10
-
-
 class _SessionSerializer(URLSafeTimedSerializer):
     """The serializer of the cookie interface: Flask's format, less work per cookie.
 
-    It keeps its signer (one per salt) instead of building a new one for every
-    ``dumps`` and ``loads``, and skips trying zlib on payloads too short to
-    ever be compressed. The cookies are byte for byte those of a plain
-    :class:`~itsdangerous.URLSafeTimedSerializer` with the same settings.
+    ``dumps`` and ``loads`` (with the serializer's own salt) go through a
+    :class:`_CookieCodec`, which writes the same cookies as a plain
+    :class:`~itsdangerous.URLSafeTimedSerializer` with the same settings and
+    accepts the same ones. A cookie the codec rejects is handed to
+    itsdangerous' own ``loads``, so callers get its exceptions unchanged.
+    Signers are kept (one per salt) instead of being rebuilt for every call.
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._signers: dict[str | bytes | None, Signer] = {}
+        self._codec = self._make_codec()
+
+    def _make_codec(self) -> _CookieCodec | None:
+        """The codec for these settings, if they are those it implements."""
+        if self.fallback_signers or self.serializer_kwargs:
+            return None
+        signer = self.make_signer()
+        algorithm = signer.algorithm
+        if (
+            type(signer) is not _SessionSigner
+            or type(algorithm) is not HMACAlgorithm
+            or signer.sep != b"."
+        ):
+            return None
+        keys = [signer.derive_key(key) for key in signer.secret_keys]
+        return _CookieCodec(keys, algorithm.digest_method, self.serializer, self.is_text_serializer)
 
     def make_signer(self, salt: str | bytes | None = None) -> Signer:
         if salt is None:
@@ -308,6 +494,27 @@ class _SessionSerializer(URLSafeTimedSerializer):
             if len(compressed) < len(json) - 1:
                 return b"." + base64_encode(compressed)
         return base64_encode(json)
+
+    def dumps(self, obj: t.Any, salt: str | bytes | None = None) -> str:
+        codec = self._codec
+        if codec is not None and salt is None:
+            return t.cast(str, codec.dumps(obj))
+        return super().dumps(obj, salt)
+
+    def loads(  # type: ignore[override]  # as TimedSerializer.loads
+        self,
+        s: str | bytes,
+        max_age: int | None = None,
+        return_timestamp: bool = False,
+        salt: str | bytes | None = None,
+    ) -> t.Any:
+        codec = self._codec
+        if codec is not None and salt is None and not return_timestamp:
+            data = codec.loads(s, max_age)
+            if data is not _INVALID and data is not _DEFER:
+                return data
+        # Rejected: itsdangerous raises the exception that says why.
+        return super().loads(s, max_age, return_timestamp, salt)
 
 
 def _check_fallbacks(value: t.Any) -> list[str | bytes]:
@@ -342,7 +549,7 @@ class SecureCookieSessionInterface(SessionInterface):
     # The keys and the serializer built for them, in one attribute so that a
     # thread never sees one updated without the other. A class-level default
     # keeps subclasses whose __init__ does not call ours working.
-    _cache: tuple[tuple[t.Any, ...], URLSafeTimedSerializer] | None = None
+    _cache: tuple[t.Any, tuple[t.Any, ...], URLSafeTimedSerializer] | None = None
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         """The itsdangerous serializer for the app's keys, or ``None`` without a key.
@@ -353,11 +560,11 @@ class SecureCookieSessionInterface(SessionInterface):
         if not secret_key:
             return None
         fallbacks = app.config["SECRET_KEY_FALLBACKS"]
-        cache_key = (secret_key, tuple(_check_fallbacks(fallbacks)))
+        old_keys = () if fallbacks is None else tuple(_check_fallbacks(fallbacks))
         cached = self._cache
-        if cached is not None and cached[0] == cache_key:
-            return cached[1]
-        keys: list[str | bytes] = [*cache_key[1], secret_key]  # the last key signs
+        if cached is not None and cached[0] == secret_key and cached[1] == old_keys:
+            return cached[2]
+        keys: list[str | bytes] = [*old_keys, secret_key]  # the last key signs
         serializer = _SessionSerializer(
             keys,
             salt=self.salt,
@@ -368,7 +575,7 @@ class SecureCookieSessionInterface(SessionInterface):
                 "digest_method": self.digest_method,
             },
         )
-        self._cache = (cache_key, serializer)
+        self._cache = (secret_key, old_keys, serializer)
         return serializer
 
     def open_session(self, app: Quart, request: Request) -> SecureCookieSession | None:
@@ -382,12 +589,15 @@ class SecureCookieSessionInterface(SessionInterface):
             session.new = True
             return session
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data = serializer.loads(value, max_age=max_age)
-        # BadData covers bad signatures and expired cookies, and also payloads
-        # that are correctly signed but cannot be decoded (another serializer).
-        except (BadData, ValueError, TypeError, UnicodeDecodeError):
-            data = None
+        codec = serializer._codec if type(serializer) is _SessionSerializer else None
+        data = _DEFER if codec is None else codec.loads(value, max_age)
+        if data is _DEFER:
+            try:
+                data = serializer.loads(value, max_age=max_age)
+            # BadData covers bad signatures and expired cookies, and also payloads
+            # that are correctly signed but cannot be decoded (another serializer).
+            except (BadData, ValueError, TypeError, UnicodeDecodeError):
+                data = None
         if not isinstance(data, dict):
             session = self.session_class()
             session.new = True
@@ -396,14 +606,6 @@ class SecureCookieSessionInterface(SessionInterface):
 
     def save_session(self, app: Quart, session: SessionMixin, response: Response) -> None:
         """Set, refresh or delete the cookie as the session requires; add ``Vary: Cookie``."""
-        name = self.get_cookie_name(app)
-        domain = self.get_cookie_domain(app)
-        path = self.get_cookie_path(app)
-        secure = self.get_cookie_secure(app)
-        partitioned = self.get_cookie_partitioned(app)
-        samesite = self.get_cookie_samesite(app)
-        httponly = self.get_cookie_httponly(app)
-
         # "Cookie" is added to Vary at most once: adding it again changes nothing.
         varied = session.accessed
         if varied:
@@ -413,34 +615,66 @@ class SecureCookieSessionInterface(SessionInterface):
         if empty:
             if session.modified:
                 response.delete_cookie(
-                    name,
-                    domain=domain,
-                    path=path,
-                    secure=secure,
-                    partitioned=partitioned,
-                    samesite=samesite,
-                    httponly=httponly,
+                    self.get_cookie_name(app),
+                    domain=self.get_cookie_domain(app),
+                    path=self.get_cookie_path(app),
+                    secure=self.get_cookie_secure(app),
+                    partitioned=self.get_cookie_partitioned(app),
+                    samesite=self.get_cookie_samesite(app),
+                    httponly=self.get_cookie_httponly(app),
                 )
                 if not varied:
                     _vary_on_cookie(response)
             return
         if not self.should_set_cookie(app, session):
             return
+        name = self.get_cookie_name(app)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        secure = self.get_cookie_secure(app)
+        partitioned = self.get_cookie_partitioned(app)
+        samesite = self.get_cookie_samesite(app)
+        httponly = self.get_cookie_httponly(app)
+        expires = self.get_expiration_time(app, session)
         serializer = self.get_signing_serializer(app)
         assert serializer is not None
+        # A plain dict, copied without the session's access tracking.
         data = dict(dict.items(session)) if isinstance(session, dict) else dict(session)
-        value = serializer.dumps(data)
-        response.set_cookie(
-            name,
-            value,
-            expires=self.get_expiration_time(app, session),
-            httponly=httponly,
-            domain=domain,
-            path=path,
-            secure=secure,
-            partitioned=partitioned,
-            samesite=samesite,
-        )
+        codec = serializer._codec if type(serializer) is _SessionSerializer else None
+        value = serializer.dumps(data) if codec is None else codec.dumps(data)
+        header = None
+        if type(response).set_cookie is _SET_COOKIE:
+            header = _set_cookie_header(
+                name,
+                value,
+                expires,
+                domain,
+                path,
+                secure,
+                httponly,
+                samesite,
+                partitioned,
+                # The codec's cookies are base64 and dots, never quoted.
+                checked=codec is not None and codec.text,
+            )
+            if header is not None:
+                max_size = response.max_cookie_size
+                if max_size and len(header) > max_size:
+                    header = None  # werkzeug's set_cookie warns about it
+        if header is not None:
+            response.headers.add("Set-Cookie", header)
+        else:
+            response.set_cookie(
+                name,
+                value,
+                expires=expires,
+                httponly=httponly,
+                domain=domain,
+                path=path,
+                secure=secure,
+                partitioned=partitioned,
+                samesite=samesite,
+            )
         if not varied:
             _vary_on_cookie(response)
 
@@ -451,8 +685,132 @@ def _vary_on_cookie(response: Response) -> None:
     :param response: the response the session is saved on.
     """
     headers = response.headers
-    if headers.getlist("Vary"):
-        response.vary.add("Cookie")
+    for key, _ in headers:
+        if key.lower() == "vary":
+            response.vary.add("Cookie")
+            return
+    # What the header set writes back once "Cookie" is added to it (at the end
+    # of the headers, where ``headers.set`` puts a new one).
+    headers.add("Vary", "Cookie")
+
+
+# -- the Set-Cookie header ------------------------------------------------------------------
+
+#: werkzeug's ``Response.set_cookie``; a response class that overrides it is left to do so.
+_SET_COOKIE = SansIOResponse.set_cookie
+#: Cookie values that werkzeug's ``dump_cookie`` writes as they are (a subset of
+#: what it leaves unquoted): those of the signed cookies.
+_UNQUOTED_VALUE = re.compile(r"[A-Za-z0-9_.\-]*")
+#: Stands for the date in a cached header with an ``Expires`` attribute.
+_EXPIRES_SLOT = "\x00expires\x00"
+#: ``dump_cookie`` output for an empty value, split around the value and the
+#: date, by cookie name and attributes. Bounded: configurations are few.
+_COOKIE_TEMPLATES: dict[tuple[t.Any, ...], tuple[str, str, str]] = {}
+_MAX_TEMPLATES = 64
+#: The time zones of the datetimes ``http_date`` writes as they are (naive is UTC).
+_UTC_OR_NAIVE = (None, UTC)
+#: The last expiry date formatted, by its second.
+_last_expires: tuple[t.Any, str] = (None, "")
+
+
+def _cookie_template(
+    name: str,
+    dated: bool,
+    domain: str | None,
+    path: str,
+    secure: bool,
+    httponly: bool,
+    samesite: str | None,
+    partitioned: bool,
+) -> tuple[str, str, str] | None:
+    """What ``dump_cookie`` writes before the value, between the value and the date, after it.
+
+    ``None`` if werkzeug refuses these attributes (it will say why itself).
+    """
+    key = (name, dated, domain, path, secure, httponly, samesite, partitioned)
+    try:
+        template = _COOKIE_TEMPLATES.get(key)
+    except TypeError:  # an unhashable setting
+        return None
+    if template is not None:
+        return template
+    try:
+        header = dump_cookie(
+            name,
+            "",
+            expires=_EXPIRES_SLOT if dated else None,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            max_size=0,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+        prefix = f"{name.encode().decode('latin1')}="
+    except Exception:  # set_cookie will raise it again, and say why
+        return None
+    if not header.startswith(prefix):
+        return None
+    rest = header[len(prefix) :]
+    if dated:
+        before, slot, after = rest.partition(_EXPIRES_SLOT)
+        if not slot or _EXPIRES_SLOT in after:
+            return None
     else:
-        # What the header set writes back once "Cookie" is added to it.
-        headers["Vary"] = "Cookie"
+        before, after = rest, ""
+    template = (prefix, before, after)
+    if len(_COOKIE_TEMPLATES) < _MAX_TEMPLATES:
+        _COOKIE_TEMPLATES[key] = template
+    return template
+
+
+def _expires_date(expires: t.Any) -> str:
+    """``dump_cookie``'s ``Expires`` value: :func:`~werkzeug.http.http_date` of ``expires``."""
+    global _last_expires
+    if isinstance(expires, str):
+        return expires
+    if type(expires) is not datetime or expires.tzinfo not in _UTC_OR_NAIVE:
+        return http_date(expires)
+    # The date has a resolution of one second: reuse it within the second (a
+    # UTC or naive datetime, whose second is the UTC second written).
+    second = expires.replace(microsecond=0)
+    last = _last_expires
+    if last[0] == second:
+        return last[1]
+    date = http_date(second)
+    _last_expires = (second, date)
+    return date
+
+
+def _set_cookie_header(
+    name: str,
+    value: t.Any,
+    expires: t.Any,
+    domain: str | None,
+    path: str,
+    secure: bool,
+    httponly: bool,
+    samesite: str | None,
+    partitioned: bool,
+    *,
+    checked: bool = False,
+) -> str | None:
+    """The ``Set-Cookie`` value ``response.set_cookie`` would write, from a cached template.
+
+    ``None`` when the template does not apply (a value werkzeug would quote,
+    attributes it rejects).
+
+    :param checked: ``value`` is known to be text that werkzeug does not quote.
+    """
+    if not checked and (type(value) is not str or not _UNQUOTED_VALUE.fullmatch(value)):
+        return None
+    template = _cookie_template(
+        name, expires is not None, domain, path, secure, httponly, samesite, partitioned
+    )
+    if template is None:
+        return None
+    prefix, before, after = template
+    if expires is None:
+        return f"{prefix}{value}{before}"
+    return f"{prefix}{value}{before}{_expires_date(expires)}{after}"

@@ -26,18 +26,24 @@ To support another type, subclass :class:`JSONTag` and pass the subclass to
 from __future__ import annotations
 
 import abc
+import json
 import typing as t
 from base64 import b64decode
 from base64 import b64encode
 from datetime import datetime
+from json import encoder as _encoder_module
 from uuid import UUID
 
 from markupsafe import Markup
 from werkzeug.http import http_date
 from werkzeug.http import parse_date
 
+from ..globals import _cv_app
 from . import dumps as _dumps
 from . import loads as _loads
+from .provider import DefaultJSONProvider
+from .provider import JSONProvider
+from .provider import _default
 
 __all__ = [
     "JSONTag",
@@ -251,7 +257,7 @@ class TaggedJSONSerializer:
     too.
     """
 
-    __slots__ = ("order", "tags", "_vetted_order")
+    __slots__ = ("order", "tags", "_vetted_order", "_scanner")
 
     #: Tag classes registered on every new serializer, in this order.
     default_tags: t.ClassVar[list[type[JSONTag]]] = [
@@ -273,6 +279,8 @@ class TaggedJSONSerializer:
         # A copy of ``order`` once it was found to hold only built-in tags, see
         # ``_plain_values_pass``.
         self._vetted_order: list[JSONTag] | None = None
+        # A JSON scanner that untags objects as it reads them, see ``loads``.
+        self._scanner: t.Any = None
         for tag_class in self.default_tags:
             self.register(tag_class)
 
@@ -404,15 +412,141 @@ class TaggedJSONSerializer:
         :param value: the value to serialise.
         """
         if self._plain_values_pass() and not self._needs_tags(value):
-            return _dumps(value, separators=(",", ":"))
-        return _dumps(self.tag(value), separators=(",", ":"))
+            return _compact_dumps(value, plain=True)
+        return _compact_dumps(self.tag(value), plain=False)
 
     def loads(self, value: str | bytes) -> t.Any:
         """Decode tagged JSON and rebuild the tagged values.
 
         :param value: a document produced by :meth:`dumps`.
         """
+        if type(value) is str:
+            scanner = self._untagging_scanner()
+            if scanner is not None:
+                # The scanner calls ``untag`` on each object as soon as it is
+                # read, innermost first: what ``_untag_scan`` does afterwards.
+                # Anything unusual (surrounding whitespace, an error) is left
+                # to the general path, which then says what is wrong.
+                try:
+                    data, end = scanner(value, 0)
+                except Exception:  # the general path reports it
+                    pass
+                else:
+                    if end == len(value):
+                        return data
         return self._untag_scan(_loads(value))
+
+    def _untagging_scanner(self) -> t.Any:
+        """``scan_once`` of a JSON decoder whose ``object_hook`` is :meth:`untag`.
+
+        ``None`` when it does not apply: when the app's JSON provider decodes
+        differently from :func:`json.loads`, or a subclass changes how loaded
+        values are untagged.
+        """
+        ctx = _cv_app.get(None)
+        if ctx is not None and type(ctx.app.json).loads not in _PLAIN_LOADS:
+            return None
+        cls = type(self)
+        if cls.untag is not _UNTAG or cls._untag_scan is not _UNTAG_SCAN:
+            return None
+        scanner = self._scanner
+        if scanner is None:
+            decoder: t.Any = json.JSONDecoder(object_hook=self.untag)
+            scanner = self._scanner = decoder.scan_once
+        return scanner
+
+
+_SEPARATORS = (",", ":")
+#: ``json.encoder``, whose C accelerator typeshed does not describe.
+_json_encoder: t.Any = _encoder_module
+_DEFAULT_DUMPS = DefaultJSONProvider.dumps
+#: Provider methods that are ``json.loads(s)`` without options.
+_PLAIN_LOADS = frozenset({DefaultJSONProvider.loads, JSONProvider.loads})
+_UNTAG = TaggedJSONSerializer.untag
+_UNTAG_SCAN = TaggedJSONSerializer._untag_scan
+
+
+def _compact_dumps(value: t.Any, *, plain: bool) -> str:
+    """``quartlike.json.dumps(value, separators=(",", ":"))``, cheaper with the default provider.
+
+    :func:`json.dumps` with options builds a :class:`json.JSONEncoder`,
+    which (without indentation) hands the work to the C encoder; this
+    builds that C encoder directly, with the same options, for the default
+    provider's settings (or those of :func:`json.dumps` outside an app).
+    Any other provider is used as it is.
+
+    :param plain: whether ``value`` holds only ``dict``, ``list``, ``str``,
+        ``int``, ``float``, ``bool`` and ``None`` (exact types), with no
+        cycles: ``_needs_tags`` walked all of it. Such a value never reaches
+        the encoder's ``default`` nor its check for cycles, so one encoder
+        per set of options is kept and reused for it.
+    """
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        options: tuple[t.Any, t.Any, t.Any] = (_default, True, False)
+    else:
+        provider: t.Any = ctx.app.json
+        if type(provider).dumps is not _DEFAULT_DUMPS:
+            return _dumps(value, separators=_SEPARATORS)
+        options = (provider.default, provider.ensure_ascii, provider.sort_keys)
+    if plain:
+        try:
+            encoder = _PLAIN_ENCODERS.get(options)
+        except TypeError:  # an unhashable option
+            encoder = None
+        if encoder is None:
+            encoder = _c_encoder(options, None)
+            if encoder is not None and len(_PLAIN_ENCODERS) < _MAX_PLAIN_ENCODERS:
+                try:
+                    _PLAIN_ENCODERS[options] = encoder
+                except TypeError:
+                    pass
+    else:
+        # A new encoder each time, with its own markers: the containers being
+        # encoded, to detect cycles (left in place when encoding fails).
+        encoder = _c_encoder(options, {})
+    if encoder is None:
+        return _dumps(value, separators=_SEPARATORS)
+    return "".join(encoder(value, 0))
+
+
+def _c_encoder(options: tuple[t.Any, t.Any, t.Any], markers: dict[int, t.Any] | None) -> t.Any:
+    """What ``json.dumps(o, separators=(",", ":"), ...)`` encodes with.
+
+    That is ``JSONEncoder.iterencode(o, _one_shot=True)``'s C encoder;
+    ``None`` without the C accelerator, or when ``default`` is ``None``
+    (JSONEncoder's own method would then be used).
+
+    :param options: ``default``, ``ensure_ascii`` and ``sort_keys``.
+    :param markers: a dict to detect cycles with, or ``None`` not to.
+    """
+    make_encoder = getattr(_json_encoder, "c_make_encoder", None)
+    default, ensure_ascii, sort_keys = options
+    if make_encoder is None or default is None:
+        return None
+    if ensure_ascii:
+        encode_string = _json_encoder.encode_basestring_ascii
+    else:
+        encode_string = _json_encoder.encode_basestring
+    try:
+        return make_encoder(
+            markers,
+            default,
+            encode_string,
+            None,  # indent
+            _SEPARATORS[1],
+            _SEPARATORS[0],
+            sort_keys,
+            False,  # skipkeys
+            True,  # allow_nan
+        )
+    except TypeError:  # another Python's signature: json.dumps will do
+        return None
+
+
+#: Encoders for plain values, by options (see ``_compact_dumps``); bounded.
+_PLAIN_ENCODERS: dict[tuple[t.Any, t.Any, t.Any], t.Any] = {}
+_MAX_PLAIN_ENCODERS = 8
 
 
 #: The tag classes :meth:`TaggedJSONSerializer._plain_values_pass` knows.

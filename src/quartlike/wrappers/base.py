@@ -11,6 +11,8 @@ import re
 import typing as t
 
 from werkzeug.datastructures import Headers
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.http import parse_cookie
 from werkzeug.sansio.request import Request as SansIORequest
@@ -18,7 +20,6 @@ from werkzeug.sansio.utils import get_host
 from werkzeug.utils import cached_property
 
 if t.TYPE_CHECKING:
-    from werkzeug.datastructures import ImmutableMultiDict
     from werkzeug.routing import Rule
 
     from ..typing import ConnectionScope
@@ -44,6 +45,33 @@ def _without_surrogates(text: str) -> str:
             raw = text.encode("utf-8", "surrogatepass")
         return raw.decode("utf-8", "replace")
     return text
+
+
+def _parse_plain_cookie(raw: str, cls: type[MultiDict[str, str]]) -> MultiDict[str, str] | None:
+    """``parse_cookie(raw, cls)`` for the usual header (``a=1; b=2``), or ``None``.
+
+    Without quotes, tabs, or spaces other than the one after each ``;``, every
+    ``name=value`` segment is a cookie exactly as werkzeug's parser reads it
+    (a segment without ``=`` is a name with an empty value; one without a name
+    is skipped); anything else is left to werkzeug.
+    """
+    text = raw.replace("; ", ";")
+    if '"' in text or " " in text or "\t" in text:
+        return None
+    pairs = []
+    for segment in text.split(";"):
+        name, _, value = segment.partition("=")
+        if name:
+            pairs.append((name, value))
+    if cls is not ImmutableMultiDict and cls is not MultiDict:
+        return cls(pairs)
+    # werkzeug's multidicts are dicts of lists: filled as their __init__ would.
+    values: dict[str, list[str]] = {}
+    for name, value in pairs:
+        values.setdefault(name, []).append(value)
+    rv = cls.__new__(cls)
+    dict.__init__(rv, values)
+    return rv
 
 
 def _percent_encode(match: re.Match[bytes]) -> bytes:
@@ -138,9 +166,12 @@ class BaseRequestWebsocket(SansIORequest):
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:
         """The cookies the request carries, parsed from its ``Cookie`` headers."""
-        return parse_cookie(  # type: ignore[return-value]
-            ";".join(self._header_values(b"cookie")), cls=self.dict_storage_class
-        )
+        raw = ";".join(self._header_values(b"cookie"))
+        cls = self.dict_storage_class
+        rv = _parse_plain_cookie(raw, cls)
+        if rv is None:
+            rv = parse_cookie(raw, cls=cls)
+        return rv  # type: ignore[return-value]
 
     @property
     def endpoint(self) -> str | None:

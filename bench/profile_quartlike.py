@@ -34,6 +34,8 @@ from inprocess import check_all
 from scenarios import BY_NAME
 
 #: Pipeline stages: (module, function) in quartlike, in the order a request meets them.
+#: While an app replaces no stage, the request runs them inline (``_respond``,
+#: ``_pop_quick``); the stage-by-stage names appear when one is replaced.
 #: Where several functions match (the request and app contexts both ``push``; ``a|b``
 #: names alternatives), the outermost one (the largest inclusive time) is the stage.
 STAGES = [
@@ -44,6 +46,9 @@ STAGES = [
     ("ctx.py", "push", "push the contexts (and match the URL)"),
     ("ctx.py", "match_request", "  match the URL (match_request)"),
     ("ctx.py", "open_session", "open the session"),
+    ("dispatch.py", "_respond", "session, hooks, view, response (inlined stages: _respond)"),
+    ("dispatch.py", "_call_view", "  call the view (_call_view)"),
+    ("dispatch.py", "_make_response", "  make the response (_make_response)"),
     ("dispatch.py", "full_dispatch_request", "hooks + view + response (full_dispatch_request)"),
     ("dispatch.py", "dispatch_request", "  call the view (dispatch_request)"),
     ("dispatch.py", "finalize_request", "  make_response, after hooks, save the session"),
@@ -52,6 +57,7 @@ STAGES = [
     ("wrappers/response.py", "final_headers", "response headers (final_headers)"),
     ("asgi.py", "send_response", "send the response (send_response)"),
     ("ctx.py", "pop|_pop", "pop the contexts and tear down (ctx.pop)"),
+    ("ctx.py", "_pop_quick", "pop the contexts, nothing to tear down (_pop_quick)"),
 ]
 
 

@@ -182,6 +182,16 @@ class Load:
     requests_per_s: float
     errors: int
     generator: str
+    #: Requests completed during the run.
+    requests: int = 0
+    #: CPU time the server process spent per request (user + system), µs.
+    cpu_us: float | None = None
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """User + system CPU time of a process so far, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def find_wrk(install: bool) -> str | None:
@@ -221,7 +231,8 @@ def run_wrk(wrk: str, port: int, path: str, seconds: float, connections: int) ->
         found = re.search(pattern, out)
         if found:
             errors += sum(int(n) for n in re.findall(r"\d+", found.group(1)))
-    return Load(float(match.group(1)), errors, "wrk")
+    total = re.search(r"(\d+) requests in", out)
+    return Load(float(match.group(1)), errors, "wrk", int(total.group(1)) if total else 0)
 
 
 async def _python_load(port: int, path: str, seconds: float, connections: int) -> Load:
@@ -263,7 +274,7 @@ async def _python_load(port: int, path: str, seconds: float, connections: int) -
     )
     elapsed = time.monotonic() - start
     errors += sum(1 for o in outcomes if isinstance(o, BaseException))
-    return Load(done / elapsed, errors, "python")
+    return Load(done / elapsed, errors, "python", done)
 
 
 def run_python_load(port: int, path: str, seconds: float, connections: int) -> Load:
@@ -309,6 +320,47 @@ def render_tables(data: dict[str, t.Any]) -> str:
                     else:
                         cells += f"{'-':>20}"
                 lines.append(f"{kind} GET {path}".ljust(width) + cells)
+    if any(
+        cell.get("median_cpu_us") is not None
+        for by_path in results.values()
+        for row in by_path.values()
+        for cell in row.values()
+    ):
+        lines += [
+            "",
+            "server CPU time per request (µs, median; lower is better; steadier than req/s"
+            " on a busy machine)",
+        ]
+        header = "server / path".ljust(width) + "".join(f"{f:>11}" for f in frameworks)
+        lines += [header, "-" * len(header)]
+        for kind in data["servers"]:
+            for path in data["paths"]:
+                row = results.get(kind, {}).get(path, {})
+                cells = "".join(
+                    f"{row[f]['median_cpu_us']:>11.1f}"
+                    if row.get(f, {}).get("median_cpu_us") is not None
+                    else f"{'-':>11}"
+                    for f in frameworks
+                )
+                lines.append(f"{kind} GET {path}".ljust(width) + cells)
+        if columns:
+            header = "server / path".ljust(width) + "".join(f"{f'{a}/{b}':>20}" for a, b in columns)
+            lines += [
+                "",
+                "ratios of CPU time per request, inverted (b's µs / a's µs: the throughput ratio"
+                " if the server had a core to itself; > 1 means a serves more)",
+                header,
+                "-" * len(header),
+            ]
+            for kind in data["servers"]:
+                for path in data["paths"]:
+                    row = results.get(kind, {}).get(path, {})
+                    cells = ""
+                    for a, b in columns:
+                        ca = row.get(a, {}).get("median_cpu_us")
+                        cb = row.get(b, {}).get("median_cpu_us")
+                        cells += f"{cb / ca:>20.2f}" if ca and cb else f"{'-':>20}"
+                    lines.append(f"{kind} GET {path}".ljust(width) + cells)
     errors = [
         f"{kind} {path} {f}: {cell['errors']}"
         for kind, by_path in results.items()
@@ -360,10 +412,19 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
 
-    def load(port: int, path: str, seconds: float) -> Load:
+    def load(server: ServerProcess, path: str, seconds: float) -> Load:
+        assert server.process is not None
+        before = cpu_seconds_of(server.process.pid)
         if wrk is not None:
-            return run_wrk(wrk, port, path, seconds, args.connections)
-        return run_python_load(port, path, seconds, args.connections)
+            result = run_wrk(wrk, server.port, path, seconds, args.connections)
+        else:
+            result = run_python_load(server.port, path, seconds, args.connections)
+        # The server's own CPU time per request: unlike req/s, barely moved by
+        # other processes competing for the machine's cores.
+        used = cpu_seconds_of(server.process.pid) - before
+        if result.requests:
+            result.cpu_us = used / result.requests * 1e6
+        return result
 
     kinds = server_kinds()
     if not any(k.loop == "uvloop" for k in kinds):
@@ -396,8 +457,8 @@ def main(argv: list[str] | None = None) -> int:
                     server = servers[kind_name, framework]
                     for path in PATHS:
                         if args.warmup and rep == 0:
-                            load(server.port, path, args.warmup)
-                        result = load(server.port, path, args.seconds)
+                            load(server, path, args.warmup)
+                        result = load(server, path, args.seconds)
                         samples.setdefault(kind_name, {}).setdefault(path, {}).setdefault(
                             framework, []
                         ).append(result)
@@ -430,6 +491,10 @@ def main(argv: list[str] | None = None) -> int:
                     f: {
                         "median_rps": statistics.median(x.requests_per_s for x in loads),
                         "samples_rps": [round(x.requests_per_s, 1) for x in loads],
+                        "median_cpu_us": _median_or_none([x.cpu_us for x in loads]),
+                        "samples_cpu_us": [
+                            None if x.cpu_us is None else round(x.cpu_us, 1) for x in loads
+                        ],
                         "errors": sum(x.errors for x in loads),
                     }
                     for f, loads in by_framework.items()
@@ -446,6 +511,11 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(data, indent=2) + "\n")
         print(f"saved {args.json}", file=sys.stderr)
     return 0
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def _version(package: str) -> str:

@@ -1,7 +1,7 @@
 """The session cookie's lean codec against itsdangerous and Flask, byte for byte.
 
 The signed-cookie interface writes and checks cookies with its own code
-(``quartlike.sessions._CookieCodec``) instead of going through itsdangerous'
+(``quartlike.session_cookie._CookieCodec``) instead of going through itsdangerous'
 generic layers. These tests hold it to itsdangerous' (and Flask's) results:
 the same cookies written, the same cookies accepted with the same data, and
 the same ones rejected (with the same exception through the public
@@ -39,7 +39,7 @@ from markupsafe import Markup
 from werkzeug.http import dump_cookie
 
 from quartlike import Quart
-from quartlike import sessions
+from quartlike import session_cookie
 from quartlike.json.tag import TaggedJSONSerializer
 from quartlike.sessions import SecureCookieSession
 from quartlike.sessions import SecureCookieSessionInterface
@@ -279,13 +279,13 @@ def test_reading_matches_itsdangerous(cookie: str, max_age: int | None) -> None:
     # The codec itself: the same data, or a refusal exactly when itsdangerous refuses
     # (or, for what only itsdangerous can tell, a referral to it).
     got = codec(app).loads(cookie, max_age)
-    if got is sessions._DEFER:
+    if got is session_cookie._DEFER:
         return
     if expected[0] == "value":
         assert got == expected[1]
         assert type(got) is type(expected[1])
     else:
-        assert got is sessions._INVALID
+        assert got is session_cookie._INVALID
 
 
 @settings(database=None, max_examples=400, deadline=None)
@@ -399,7 +399,7 @@ def test_other_signing_settings_of_a_subclass(derivation: str, digest: t.Any) ->
 @pytest.mark.parametrize("key_size", [0, 1, 20, 63, 64, 65, 128, 136, 137, 300])
 def test_keyed_hmac_is_hmac(digest: t.Any, key_size: int) -> None:
     key = bytes(range(256))[:key_size] if key_size <= 256 else b"k" * key_size
-    mac = sessions._keyed_hmac(key, digest)
+    mac = session_cookie._keyed_hmac(key, digest)
     for message in [b"", b"a", b"payload.stamp", bytes(range(256)) * 5]:
         assert mac(message) == hmac.new(key, message, digest).digest()
 
@@ -427,7 +427,7 @@ def test_keyed_hmac_agrees_with_hmac_for_an_odd_digest() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        mac = sessions._keyed_hmac(b"key", Odd)
+        mac = session_cookie._keyed_hmac(b"key", Odd)
         assert mac(b"message") == hmac.new(b"key", b"message", Odd).digest()
         assert mac(b"message") == hmac.new(b"key", b"message", hashlib.sha1).digest()
 
@@ -435,9 +435,9 @@ def test_keyed_hmac_agrees_with_hmac_for_an_odd_digest() -> None:
 @settings(database=None, max_examples=300, deadline=None)
 @given(st.binary(max_size=80))
 def test_base64_helpers_are_itsdangerous(data: bytes) -> None:
-    encoded = sessions._b64encode(data)
+    encoded = session_cookie._b64encode(data)
     assert encoded == base64_encode(data)
-    assert sessions._b64decode(encoded) == base64_decode(encoded) == data
+    assert session_cookie._b64decode(encoded) == base64_decode(encoded) == data
 
 
 @settings(database=None, max_examples=300, deadline=None)
@@ -445,7 +445,7 @@ def test_base64_helpers_are_itsdangerous(data: bytes) -> None:
 def test_base64_decoding_accepts_what_itsdangerous_accepts(data: bytes) -> None:
     # itsdangerous' base64_decode is urlsafe_b64decode of the padded bytes
     # (wrapping its errors in BadData): the same result or the same error.
-    assert outcome(lambda: sessions._b64decode(data)) == outcome(
+    assert outcome(lambda: session_cookie._b64decode(data)) == outcome(
         lambda: base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
     )
 
@@ -583,7 +583,7 @@ def test_expires_dates_within_and_across_seconds() -> None:
         1_700_000_000.5,
         "Thu, 01 Jan 2099 00:00:00 GMT",
     ]:
-        assert sessions._expires_date(expires) == (
+        assert session_cookie._expires_date(expires) == (
             expires if isinstance(expires, str) else http_date(expires)
         )
 

@@ -36,6 +36,7 @@ from .dispatch import DispatchMixin
 from .globals import _cv_app
 from .globals import _cv_request
 from .globals import _cv_websocket
+from .helpers import _find_package
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider
 from .json.provider import JSONProvider
@@ -84,52 +85,6 @@ def _make_timedelta(value: timedelta | int) -> timedelta:
     if isinstance(value, timedelta):
         return value
     return timedelta(seconds=value)
-
-
-def _find_package(import_name: str) -> tuple[str | None, str]:
-    """``(install prefix or None, folder containing the top-level package or module)``."""
-    import importlib.util
-    import pathlib
-
-    root_name = import_name.partition(".")[0]
-    module = sys.modules.get(root_name)
-    origin: str | None = None
-    if root_name == "__main__":
-        # As Flask finds it: by the module's spec, which a script run directly
-        # (``python app.py``, a console script) has not: then the working directory.
-        spec = getattr(module, "__spec__", None)
-        if spec is not None and spec.origin not in (None, "namespace", "built-in", "frozen"):
-            origin = spec.origin
-    elif module is not None:
-        origin = getattr(module, "__file__", None)
-    if origin is None and root_name != "__main__":
-        try:
-            spec = importlib.util.find_spec(root_name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None:
-            if spec.origin not in (None, "namespace", "built-in", "frozen"):
-                origin = spec.origin
-            elif spec.submodule_search_locations:
-                # A namespace package: its (first) folder stands for the package.
-                origin = os.path.join(next(iter(spec.submodule_search_locations)), "__init__.py")
-    if origin is None:
-        return None, os.getcwd()
-    folder = os.path.dirname(os.path.abspath(origin))
-    if os.path.basename(origin).startswith("__init__."):
-        folder = os.path.dirname(folder)  # a package: the folder that contains it
-    prefix = os.path.abspath(sys.prefix)
-    if pathlib.PurePath(folder).is_relative_to(prefix):
-        return prefix, folder
-    parent, name = os.path.split(folder)
-    if name.lower() == "site-packages":
-        lib_parent, lib = os.path.split(parent)
-        if lib.lower() == "lib":
-            return lib_parent, folder  # <prefix>/Lib/site-packages
-        if os.path.basename(lib_parent).lower() == "lib":
-            return os.path.dirname(lib_parent), folder  # <prefix>/lib/pythonX.Y/site-packages
-        return parent, folder
-    return None, folder
 
 
 _idna_hosts: dict[str, str] = {}

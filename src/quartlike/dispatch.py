@@ -16,28 +16,24 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import inspect
-import sys
 import typing as t
 from concurrent.futures import Executor
 from concurrent.futures import Future
 from types import TracebackType
 
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import BadRequest
-from werkzeug.exceptions import BadRequestKeyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.routing import RequestRedirect
-from werkzeug.routing import RoutingException
 from werkzeug.sansio.response import Response as SansIOResponse
 
+from .errors import ErrorsMixin
 from .globals import _cv_request
 from .globals import _cv_websocket
 from .sessions import SecureCookieSessionInterface
 from .sessions import SessionInterface
 from .sessions import _check_fallbacks as check_fallbacks
 from .signals import appcontext_tearing_down
-from .signals import got_request_exception
 from .signals import got_websocket_exception
 from .signals import request_finished
 from .signals import request_started
@@ -57,7 +53,6 @@ if t.TYPE_CHECKING:
 
     from .config import Config
     from .ctx import RequestContext
-    from .ctx import WebsocketContext
     from .json.provider import JSONProvider
     from .pool import ThreadPool
     from .scaffold import ErrorHandlerSpec
@@ -151,7 +146,7 @@ class _AppExecutor(Executor):
         return loop.run_in_executor(pool, fn)
 
 
-class DispatchMixin:
+class DispatchMixin(ErrorsMixin):
     """The request-handling half of :class:`quartlike.Quart`."""
 
     if t.TYPE_CHECKING:
@@ -744,115 +739,3 @@ class DispatchMixin:
             status=e.code or 500,
             headers=e.get_headers(scope=scope),
         )
-
-    # -- errors -------------------------------------------------------------------------------
-
-    @property
-    def _propagate_exceptions(self) -> bool:
-        rv = self.config["PROPAGATE_EXCEPTIONS"]
-        if rv is not None:
-            return bool(rv)
-        return self.testing or self.debug
-
-    def trap_http_exception(self, e: Exception) -> bool:
-        """Whether an HTTP exception should be raised like any other error (see config)."""
-        if self.config["TRAP_HTTP_EXCEPTIONS"]:
-            return True
-        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
-            return True
-        if trap_bad_request:
-            return isinstance(e, BadRequest)
-        return False
-
-    def _find_error_handler(
-        self, e: BaseException, blueprints: list[str]
-    ) -> cabc.Callable[..., t.Any] | None:
-        exc_class = type(e)
-        code = getattr(e, "code", None) if isinstance(e, HTTPException) else None
-        names = (*blueprints, None)
-        spec = self.error_handler_spec
-        for c in (code, None) if code is not None else (None,):
-            for name in names:
-                by_code = spec.get(name)
-                if not by_code:
-                    continue
-                handler_map = by_code.get(c)
-                if not handler_map:
-                    continue
-                for cls in exc_class.__mro__:
-                    handler = handler_map.get(cls)
-                    if handler is not None:
-                        return handler
-        return None
-
-    def _request_blueprints(self) -> list[str]:
-        ctx: RequestContext | WebsocketContext | None = _cv_request.get(None)
-        if ctx is None:
-            ctx = _cv_websocket.get(None)
-        return ctx._connection.blueprints if ctx is not None else []
-
-    async def handle_http_exception(self, e: HTTPException) -> HTTPException | ResponseReturnValue:
-        """Find the error handler for an HTTP exception; without one, the exception is
-        the response. Routing redirects and code-less exceptions are never handled.
-        """
-        if e.code is None:
-            return e
-        if isinstance(e, RoutingException):
-            return e
-        handler = self._find_error_handler(e, self._request_blueprints())
-        if handler is None:
-            return e
-        return t.cast("ResponseReturnValue", await self._async(handler)(e))
-
-    async def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
-        """Handle an error raised by a hook or view: HTTP errors go to
-        :meth:`handle_http_exception`, others to their registered handler; with no
-        handler the error is re-raised (to :meth:`handle_exception`).
-        """
-        if isinstance(e, BadRequestKeyError) and (
-            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
-        ):
-            e.show_exception = True
-        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
-            return t.cast(
-                "HTTPException | ResponseReturnValue",
-                await self._call_stage(self.handle_http_exception, e),
-            )
-        handler = self._find_error_handler(e, self._request_blueprints())
-        if handler is None:
-            # Not a bare raise: called through the sync bridge (a sync wrapper
-            # of this method), this runs in a task of its own, with no active
-            # exception to re-raise.
-            if sys.exc_info()[1] is e:
-                raise
-            raise e
-        return t.cast("ResponseReturnValue", await self._async(handler)(e))
-
-    async def handle_exception(self, e: Exception) -> Response:
-        """Handle an error nothing else handled: re-raise it when propagating
-        (testing/debug), else log it and answer 500 (through a 500 handler if any,
-        which receives an ``InternalServerError`` with ``original_exception`` set).
-        """
-        if got_request_exception.receivers:
-            await self.send_signal(got_request_exception, exception=e)
-        if self._propagate_exceptions:
-            if sys.exc_info()[1] is e:
-                raise
-            raise e
-        self.log_exception((type(e), e, t.cast(TracebackType, e.__traceback__)))
-        server_error: t.Any = InternalServerError(original_exception=e)
-        handler = self._find_error_handler(server_error, self._request_blueprints())
-        if handler is not None:
-            server_error = await self._async(handler)(server_error)
-        return await self.finalize_request(server_error, from_error_handler=True)
-
-    def log_exception(self, exc_info: ExcInfo) -> None:
-        """Log an unhandled error with the request's path and method."""
-        ctx = _cv_request.get(None)
-        where = f" on {ctx.request.path} [{ctx.request.method}]" if ctx is not None else ""
-        self.logger.error(f"Exception{where}", exc_info=exc_info)
-
-    def should_ignore_error(self, error: BaseException | None) -> bool:
-        """Return True to hide ``error`` from the teardown callbacks."""
-        return False

@@ -220,22 +220,25 @@ class _ConnectionContext(ABC):
                 # An untrusted Host, for example: reported by routing, so the
                 # app's error handlers see it.
                 connection.routing_exception = e
-        self._session: SessionMixin | None = None
-        # True while the session can be opened on first use instead (the
-        # default cookie interface: pure CPU work, no I/O), see ``session``.
-        self._lazy_session = False
-        #: Flashed messages read during this request (see ``get_flashed_messages``).
-        self.flashes: list[tuple[str, str]] | None = None
         self._after_request_functions: list[cabc.Callable[..., t.Any]] = []
         self._tokens: list[tuple[contextvars.Token[t.Any], AppContext | None]] = []
-        self._matched = False
-        # A copy (copy_current_request_context) shares the request; teardown
-        # and closing uploads stay with the original context.
-        self._is_copy = False
-        self._lane: Lane | None = None
-        self._lane_token: contextvars.Token[Lane | None] | None = None
-        #: The hooks of the matched endpoint, when the pipeline looked them up.
-        self._hook_plan: _HookPlan | None = None
+
+    # Per-connection state that most requests leave as it starts: class
+    # defaults, set on the instance only when it changes.
+    _session: SessionMixin | None = None
+    #: True while the session can be opened on first use instead (the default
+    #: cookie interface: pure CPU work, no I/O), see ``session``.
+    _lazy_session = False
+    #: Flashed messages read during this request (see ``get_flashed_messages``).
+    flashes: list[tuple[str, str]] | None = None
+    _matched = False
+    #: A copy (copy_current_request_context) shares the request; teardown and
+    #: closing uploads stay with the original context.
+    _is_copy = False
+    _lane: Lane | None = None
+    _lane_token: contextvars.Token[Lane | None] | None = None
+    #: The hooks of the matched endpoint, when the pipeline looked them up.
+    _hook_plan: _HookPlan | None = None
 
     @property
     def url_adapter(self) -> MapAdapter | None:

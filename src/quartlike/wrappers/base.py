@@ -107,11 +107,13 @@ class BaseRequestWebsocket(SansIORequest):
         # front, and we decode them lazily from the scope instead.
         self.method = method.upper()
         self.scheme = scheme
-        self.root_path = root_path.rstrip("/")
+        self.root_path = root_path.rstrip("/") if root_path else root_path
         if not path.isascii():
             path = _without_surrogates(path)
-        self.path = "/" + path.lstrip("/")
-        if _UNSAFE_QUERY_BYTES.search(query_string):
+        if path[:1] != "/" or path[1:2] == "/":
+            path = "/" + path.lstrip("/")
+        self.path = path
+        if query_string and _UNSAFE_QUERY_BYTES.search(query_string):
             # Some servers pass raw bytes on. werkzeug's parsers expect the
             # percent-encoded form (invalid UTF-8 would fail them), and URLs
             # built from the query string (redirects) must not carry controls.

@@ -418,6 +418,12 @@ class Request(BaseRequestWebsocket):
     _max_content_length: int | None = None
     _max_form_memory_size: int | None = None
     _max_form_parts: int | None = None
+    # Per-request state, set when the body is parsed (class defaults until then).
+    _form: MultiDict[str, str] | None = None
+    _files: MultiDict[str, FileStorage] | None = None
+    _cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
+    #: Whether the form parser read the body from the network (so it is gone).
+    _form_streamed_body = False
 
     def __init__(
         self,
@@ -439,11 +445,6 @@ class Request(BaseRequestWebsocket):
             body = Body(None, 0)
         self.body = body
         body.owner = self
-        self._form: MultiDict[str, str] | None = None
-        self._files: MultiDict[str, FileStorage] | None = None
-        self._cached_json: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
-        #: Whether the form parser read the body from the network (so it is gone).
-        self._form_streamed_body = False
 
     # -- limits ------------------------------------------------------------
 

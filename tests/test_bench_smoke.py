@@ -82,3 +82,21 @@ def test_chart_renders(quick_results: dict[str, t.Any], tmp_path: Path) -> None:
     done = _run(BENCH / "chart.py", source, "--out", png)
     assert done.returncode == 0, done.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_instruction_counts_render_as_ratios() -> None:
+    # bench/instructions.py needs valgrind and minutes per run: its table is
+    # checked here on the saved results, and its command line on --help.
+    sys.path.insert(0, str(BENCH))
+    try:
+        import instructions
+    finally:
+        sys.path.remove(str(BENCH))
+    saved = json.loads((BENCH / "results" / "instructions.json").read_text())
+    table = instructions.render(saved["results"], saved["frameworks"])
+    results = saved["results"]["hypercorn"]["/"]
+    expected = f"{results['raw'] / results['quartlike']:.3f}"
+    assert expected in table.splitlines()[-4]
+    assert "quartlike/starlette" in table
+    done = _run(BENCH / "instructions.py", "--help")
+    assert done.returncode == 0 and "callgrind" in done.stdout

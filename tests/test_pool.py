@@ -121,6 +121,20 @@ def test_shutdown_finishes_queued_calls_and_stops_the_threads() -> None:
     assert not [t for t in threading.enumerate() if t.name.startswith("t-shutdown_")]
 
 
+def test_shutting_down_twice_still_stops_the_threads() -> None:
+    pool = ThreadPool(2, "t-twice")
+    release = threading.Event()
+    busy = [pool.submit(release.wait, BOUND) for _ in range(2)]
+    pool.shutdown(wait=False)
+    pool.shutdown(wait=False, cancel_futures=True)  # must not swallow the first one's stops
+    release.set()
+    assert all(b.result(BOUND) for b in busy)
+    deadline = time.monotonic() + BOUND
+    while [t for t in threading.enumerate() if t.name.startswith("t-twice_")]:
+        assert time.monotonic() < deadline, "workers kept running after two shutdowns"
+        time.sleep(0.01)
+
+
 def test_a_dropped_pool_stops_its_threads() -> None:
     pool = ThreadPool(3, "t-dropped")
     for _ in range(3):

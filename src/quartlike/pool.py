@@ -223,13 +223,18 @@ class ThreadPool(Executor):
         """
         state = self._state
         if cancel_futures:
+            stops = 0
             while True:
                 try:
                     call = self._calls.get_nowait()
                 except queue.Empty:
                     break
-                if call is not None:
+                if call is None:
+                    stops += 1  # from an earlier shutdown: the workers still need it
+                else:
                     call.cancel()
+            for _ in range(stops):
+                self._calls.put(None)
         self._finalizer()
         if wait:
             with state.lock:

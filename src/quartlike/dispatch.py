@@ -43,6 +43,7 @@ from .signals import websocket_started
 from .signals import websocket_tearing_down
 from .sync import awaits_on_loop
 from .sync import is_async_callable
+from .sync import run_in
 from .sync import run_sync_in
 
 if t.TYPE_CHECKING:
@@ -139,11 +140,7 @@ class _AppExecutor(Executor):
 
     def run_in_thread(self, loop: asyncio.AbstractEventLoop, fn: cabc.Callable[[], R]) -> t.Any:
         """The pool's light hand-off (:meth:`quartlike.pool.ThreadPool.run_in_thread`)."""
-        pool = self._app.executor
-        run_in_thread = getattr(pool, "run_in_thread", None)
-        if run_in_thread is not None:
-            return run_in_thread(loop, fn)
-        return loop.run_in_executor(pool, fn)
+        return run_in(self._app.executor, loop, fn)
 
 
 class DispatchMixin(ErrorsMixin):

@@ -77,10 +77,7 @@ class _LoopCall:
         with state.lock:
             state.idle += 1
         if not self.cancelled:
-            try:
-                self.loop.call_soon_threadsafe(_settle, self.future, ok, value)
-            except RuntimeError:
-                pass  # the loop is closed: nobody is waiting any more
+            settle_soon(self.loop, self.future, ok, value)
         # Drop references before the next call: a worker may idle a long time.
         self.fn = self.future = None  # type: ignore[assignment]
 
@@ -99,6 +96,18 @@ def _settle(future: asyncio.Future[t.Any], ok: bool, value: t.Any) -> None:
         future.set_result(value)
     else:
         future.set_exception(value)
+
+
+def settle_soon(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[t.Any], ok: bool, value: t.Any
+) -> None:
+    """From a worker thread: give ``future`` (of ``loop``) the result ``value``
+    (``ok``) or the exception ``value``, unless it was cancelled meanwhile.
+    Nothing happens when the loop is closed: nobody is waiting any more."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, ok, value)
+    except RuntimeError:
+        pass
 
 
 class _FutureCall:

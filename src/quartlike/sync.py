@@ -49,6 +49,8 @@ from concurrent.futures import Executor
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 
+from .pool import settle_soon
+
 if t.TYPE_CHECKING:
     import asyncio
 
@@ -173,15 +175,6 @@ class _NotRun:
 NOT_RUN = _NotRun()
 
 
-def _settle(future: asyncio.Future[t.Any], ok: bool, value: t.Any) -> None:
-    if future.cancelled():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
-
-
 class _LoopFuture:
     """Settles an asyncio future from the lane's thread (see :meth:`Lane.try_run`)."""
 
@@ -195,17 +188,11 @@ class _LoopFuture:
     def set_running_or_notify_cancel(self) -> bool:
         return not self.cancelled
 
-    def _send(self, ok: bool, value: t.Any) -> None:
-        try:
-            self.loop.call_soon_threadsafe(_settle, self.future, ok, value)
-        except RuntimeError:
-            pass  # the loop is closed: nobody waits any more
-
     def set_result(self, result: t.Any) -> None:
-        self._send(True, result)
+        settle_soon(self.loop, self.future, True, result)
 
     def set_exception(self, exception: BaseException | None) -> None:
-        self._send(False, exception)
+        settle_soon(self.loop, self.future, False, exception)
 
 
 class _Call:
@@ -453,7 +440,7 @@ def is_async_callable(func: t.Any) -> bool:
     return call is not None and not inspect.isfunction(func) and inspect.iscoroutinefunction(call)
 
 
-def _run_in(
+def run_in(
     executor: Executor | None, loop: asyncio.AbstractEventLoop, call: cabc.Callable[[], T]
 ) -> cabc.Awaitable[T]:
     """Run ``call()`` in ``executor``: through its light hand-off when it has one
@@ -482,7 +469,7 @@ def run_sync_in(
         lane = _cv_lane.get()
         rv = NOT_RUN if lane is None else await lane.try_run(loop, call, executor)
         if rv is NOT_RUN:
-            rv = await _run_in(executor, loop, call)
+            rv = await run_in(executor, loop, call)
         if inspect.isawaitable(rv):
             rv = await rv
         return rv
@@ -544,7 +531,7 @@ async def iterate_sync(
         future = lane.try_submit(fn, executor) if lane is not None else None
         if future is not None:
             return _wrap_future(future, loop)
-        return _run_in(executor, loop, fn)
+        return run_in(executor, loop, fn)
 
     def step() -> t.Any:
         try:

@@ -35,12 +35,11 @@ from .sync import await_sync
 from .sync import on_event_loop
 
 if t.TYPE_CHECKING:
-    from concurrent.futures import Executor
-
     from werkzeug.routing import MapAdapter
 
     from .app import Quart
     from .dispatch import _HookPlan
+    from .pool import ThreadPool
     from .sessions import SessionMixin
     from .wrappers.base import BaseRequestWebsocket
     from .wrappers.request import Request
@@ -316,7 +315,7 @@ class _ConnectionContext(ABC):
             self._matched = True
             self.match_request()
 
-    def _pool(self) -> Executor:
+    def _pool(self) -> ThreadPool:
         return self.app.executor
 
     def _release_lane(self) -> None:

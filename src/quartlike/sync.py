@@ -38,21 +38,28 @@ thread-bound resources such as a :mod:`sqlite3` connection keep working.
 
 from __future__ import annotations
 
-import collections
 import collections.abc as cabc
 import contextvars
 import functools
 import inspect
+import queue
 import threading
 import typing as t
 from concurrent.futures import Executor
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 
+from .pool import _WAKE
+from .pool import Reservation
+from .pool import ThreadPool
+from .pool import finish
 from .pool import settle_soon
 
 if t.TYPE_CHECKING:
     import asyncio
+
+    from .pool import _State
+    from .pool import _Worker
 
 T = t.TypeVar("T")
 
@@ -164,6 +171,7 @@ class _Settles(t.Protocol):
     def set_running_or_notify_cancel(self) -> bool: ...
     def set_result(self, result: t.Any) -> None: ...
     def set_exception(self, exception: BaseException | None) -> None: ...
+    def cancel(self) -> bool: ...
 
 
 class _NotRun:
@@ -194,6 +202,14 @@ class _LoopFuture:
     def set_exception(self, exception: BaseException | None) -> None:
         settle_soon(self.loop, self.future, False, exception)
 
+    def cancel(self) -> bool:
+        self.cancelled = True
+        try:
+            self.loop.call_soon_threadsafe(self.future.cancel)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits
+        return True
+
 
 class _Call:
     """A sync call queued on a lane, with the future its caller awaits."""
@@ -207,19 +223,32 @@ class _Call:
         self.future = future
         self.fallback = fallback
 
-    def run(self) -> None:
-        if not self.future.set_running_or_notify_cancel():
-            return  # the awaiting side was cancelled before the call started
-        try:
-            result = self.fn()
-        except BaseException as e:
-            self.future.set_exception(e)
-        else:
-            self.future.set_result(result)
+    def run(self, worker: _Worker | None, state: _State | None) -> t.Any:
+        """Run the call (see :class:`quartlike.pool.Item`)."""
+        future = self.future
+        started = future.set_running_or_notify_cancel()
+        ok, value = False, None
+        if started:  # else the awaiting side was cancelled before the call started
+            try:
+                value = self.fn()
+            except BaseException as e:
+                value = e
+            else:
+                ok = True
+        after = finish(worker, state) if worker is not None and state is not None else None
+        if started:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        return after
+
+    def cancel(self) -> None:
+        self.future.cancel()
 
     def reroute(self) -> None:
         """Run the call in the fallback executor: its lane can no longer run it."""
-        (self.fallback or _spare_pool()).submit(self.run)
+        (self.fallback or _spare_pool()).submit(self.run, None, None)
 
 
 class Lane:
@@ -228,19 +257,28 @@ class Lane:
     A lane made without ``host`` belongs to the thread that made it, which
     runs the queued calls only while it waits in :meth:`wait` (as the sync
     bridge does); calls submitted while it is not waiting are refused. A lane
-    with ``host`` takes a thread of the executor ``host()`` returns at its first
-    call and keeps it, running every call in it, until :meth:`close`.
+    with ``host`` reserves a worker of the pool ``host()`` returns at its
+    first call (:meth:`quartlike.pool.ThreadPool.reserve`) and runs every call
+    in it, until :meth:`close`.
     """
 
-    def __init__(self, host: cabc.Callable[[], Executor] | None = None) -> None:
+    def __init__(self, host: cabc.Callable[[], ThreadPool] | None = None) -> None:
         self._host = host
-        self._cond = threading.Condition(threading.Lock())
-        self._calls: collections.deque[_Call] = collections.deque()
-        #: The thread that runs this lane's calls (``None`` until a hosted lane starts).
-        self.owner: threading.Thread | None = None if host else threading.current_thread()
+        self._lock = threading.Lock()
+        self._reservation: Reservation | None = None
+        self._inbox: queue.SimpleQueue[t.Any] | None = None if host else queue.SimpleQueue()
+        self._owner = None if host else threading.current_thread()
         self._waiting = 0
-        self._started = False
         self._closed = False
+
+    @property
+    def owner(self) -> threading.Thread | None:
+        """The thread that runs this lane's calls (for a hosted lane, ``None``
+        before its first call and after :meth:`close`)."""
+        if self._host is None:
+            return self._owner
+        reservation = self._reservation
+        return None if reservation is None else reservation.thread
 
     def try_submit(self, fn: cabc.Callable[[], T], fallback: Executor | None) -> Future[T] | None:
         """Queue ``fn()`` on this lane; ``None`` when the lane cannot run it now.
@@ -248,7 +286,7 @@ class Lane:
         ``fallback`` runs the call instead if the lane stops before it ran.
         """
         future: Future[T] = Future()
-        return future if self._try_queue(fn, future, fallback) else None
+        return future if self._try_queue(_Call(fn, future, fallback)) else None
 
     async def try_run(
         self, loop: asyncio.AbstractEventLoop, fn: cabc.Callable[[], T], fallback: Executor | None
@@ -260,7 +298,7 @@ class Lane:
         :class:`concurrent.futures.Future` to chain.
         """
         settle = _LoopFuture(loop)
-        if not self._try_queue(fn, settle, fallback):
+        if not self._try_queue(_Call(fn, settle, fallback)):
             return NOT_RUN
         try:
             return t.cast(T, await settle.future)
@@ -268,82 +306,71 @@ class Lane:
             settle.cancelled = True  # not started yet: it will not run
             raise
 
-    def _try_queue(
-        self, fn: cabc.Callable[[], t.Any], future: _Settles, fallback: Executor | None
-    ) -> bool:
-        with self._cond:
-            if self._closed or (self._host is None and not self._waiting):
+    def _try_queue(self, call: _Call) -> bool:
+        host = self._host
+        if host is not None:
+            reservation = self._reservation
+            if reservation is None:
+                with self._lock:
+                    if self._closed:
+                        return False
+                    reservation = self._reservation
+                    if reservation is None:
+                        reservation = self._reservation = host().reserve()
+            return reservation.put(call)
+        with self._lock:
+            if self._closed or not self._waiting:
                 return False
-            self._calls.append(_Call(fn, future, fallback))
-            start = self._host is not None and not self._started
-            self._started = True
-            self._cond.notify_all()
-        if start:
-            assert self._host is not None
-            try:
-                self._host().submit(self._serve)
-            except RuntimeError:  # the host pool was shut down: no thread to keep
-                with self._cond:
-                    self._closed = True
-                    stranded = list(self._calls)
-                    self._calls.clear()
-                for call in stranded:
-                    call.reroute()
-        return True
+            assert self._inbox is not None
+            self._inbox.put(call)
+            return True
 
     def wait(self, start: cabc.Callable[[], Future[T]]) -> T:
         """Call ``start()`` and run this lane's calls until the future it returns is
         done; return its result. Only the lane's owner thread may wait.
         """
-        with self._cond:
+        reservation = self._reservation
+        if self._host is not None:
+            assert reservation is not None and reservation.thread is threading.current_thread()
+            future = start()
+            future.add_done_callback(lambda _: reservation.wake())
+            reservation.wait(future.done)
+            return future.result()
+        inbox = self._inbox
+        assert inbox is not None
+        with self._lock:
             self._waiting += 1  # before starting: the work may submit calls at once
         try:
             future = start()
-            future.add_done_callback(self._wake)
-            self._pump(future)
+            future.add_done_callback(lambda _: inbox.put(_WAKE))
+            while not future.done():
+                item = inbox.get()
+                if item is not _WAKE:
+                    item.run(None, None)
         finally:
             stranded: list[_Call] = []
-            with self._cond:
+            with self._lock:
                 self._waiting -= 1
-                if self._host is None and not self._waiting:
-                    stranded = list(self._calls)
-                    self._calls.clear()
+                if not self._waiting:
+                    while True:
+                        try:
+                            item = inbox.get_nowait()
+                        except queue.Empty:
+                            break
+                        if item is not _WAKE:
+                            stranded.append(item)
             for call in stranded:
                 call.reroute()
         return future.result()
 
     def close(self) -> None:
-        """Refuse new calls; a hosted lane's thread returns to its pool once the queue is empty."""
-        with self._cond:
+        """Refuse new calls; a hosted lane's thread returns to its pool once the
+        calls already queued have run (it is not woken for that)."""
+        with self._lock:
             self._closed = True
-            self._cond.notify_all()
-
-    def _wake(self, _future: Future[t.Any]) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    def _serve(self) -> None:
-        with self._cond:
-            self.owner = threading.current_thread()
-        try:
-            self._pump(None)
-        finally:
-            with self._cond:
-                self.owner = None
-
-    def _pump(self, until: Future[t.Any] | None) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    if until is not None and until.done():
-                        return
-                    if self._calls:
-                        call = self._calls.popleft()
-                        break
-                    if until is None and self._closed:
-                        return
-                    self._cond.wait()
-            call.run()
+            reservation = self._reservation
+        if reservation is not None:
+            reservation.release()
 
 
 _cv_lane: contextvars.ContextVar[Lane | None] = contextvars.ContextVar(

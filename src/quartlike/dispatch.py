@@ -471,6 +471,14 @@ class DispatchMixin(ErrorsMixin):
         cached = self._view_cache.get(endpoint)
         if cached is None or cached[0] is not view:
             cached = self._view_cache[endpoint] = (view, self.ensure_async(view))
+        if cached[1] is not view:
+            # A sync view runs in a worker thread. If the request has a body,
+            # take its first message now when the server already has it: then
+            # the view reads a one-message body (request.form, get_json(),
+            # get_data()) in its thread, without a round trip to the loop.
+            body = getattr(connection, "body", None)
+            if body is not None and body.declared_length:
+                body.peek()
         return await cached[1](**(connection.view_args or {}))
 
     def raise_routing_exception(self, request: BaseRequestWebsocket) -> t.NoReturn:

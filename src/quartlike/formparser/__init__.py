@@ -275,6 +275,12 @@ class FormDataParser:
             self._decode(unquote_to_bytes(value.replace(b"+", b" ")), charset),
         )
 
+    def parses_at_once(self, data: bytes) -> bool:
+        """Whether :meth:`parse_urlencoded_data` parses ``data`` (rather than return ``None``)."""
+        return (
+            len(data) <= URLENCODED_AT_ONCE_LIMIT and data.count(b"&") < URLENCODED_AT_ONCE_SEGMENTS
+        )
+
     def parse_urlencoded_data(self, data: bytes, options: dict[str, str]) -> _FormResult | None:
         """Parse a complete urlencoded body in one synchronous call, if it is small.
 
@@ -293,7 +299,7 @@ class FormDataParser:
         :raises werkzeug.exceptions.RequestEntityTooLarge: a part limit or the
             field memory limit was exceeded.
         """
-        if len(data) > URLENCODED_AT_ONCE_LIMIT or data.count(b"&") >= URLENCODED_AT_ONCE_SEGMENTS:
+        if not self.parses_at_once(data):
             return None
         if not data:
             return self._from_pairs([]), self.cls()

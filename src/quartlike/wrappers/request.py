@@ -91,6 +91,8 @@ class Body:
         "_owner",
         "_deadline",
         "_received",
+        "_early",
+        "_pending",
     )
 
     def __init__(
@@ -109,6 +111,12 @@ class Body:
         self._deadline: float | None = None
         #: The number of body bytes received so far.
         self._received = 0
+        #: The first message, taken by :meth:`peek` and not yet read.
+        self._early: Message | None = None
+        #: A ``receive()`` that :meth:`peek` started and that is still waiting:
+        #: ``(awaitable, what its first step yielded)``, the step ``None`` when
+        #: the awaitable is not a coroutine (nothing of it ran).
+        self._pending: tuple[cabc.Awaitable[Message], t.Any] | None = None
 
     @property
     def owner(self) -> Request | None:
@@ -129,6 +137,63 @@ class Body:
         """Read the rest of the body from ``receive`` instead (used while streaming)."""
         if self._receive is not None:
             self._receive = receive
+
+    def peek(self) -> None:
+        """On the event loop: take the first message of the body now if the server
+        already has it, so that sync code can read a one-message body without
+        coming back to the loop (see :meth:`take_now`).
+
+        Nothing is read or checked yet: the message is kept for the first read,
+        and limits and errors apply then, as without the peek. If the message
+        is not there yet, the started ``receive()`` is kept, and the first read
+        finishes it (within the body's deadline).
+        """
+        if (
+            self._receive is None
+            or self._consumed
+            or self._early is not None
+            or self._pending is not None
+        ):
+            return
+        awaitable = self._receive()
+        if type(awaitable) is CoroutineType:
+            try:
+                step = awaitable.send(None)
+            except StopIteration as done:
+                self._early = done.value
+            else:
+                self._pending = (awaitable, step)
+        else:
+            self._pending = (awaitable, None)
+
+    def ready_data(self) -> bytes | None:
+        """The whole body if it is here without waiting (read, or peeked in one
+        message), else ``None``. Reads nothing and checks no limit."""
+        if self._data is not None:
+            return self._data
+        early = self._early
+        if early is None or self._consumed or early.get("more_body", False):
+            return None
+        if early.get("type") == "http.disconnect":
+            return b""  # take_now reports the disconnect
+        return bytes(early.get("body", b""))
+
+    def take_now(self, max_length: int | None) -> bytes | None:
+        """What :meth:`read` returns, when the body is here without waiting (see
+        :meth:`ready_data`); ``None`` otherwise. No event loop is needed: sync
+        code in a worker thread may call it. The checks and errors are those of
+        :meth:`read`.
+        """
+        if self._data is not None:
+            return self._data
+        if self.ready_data() is None:
+            return None
+        self._open(max_length, None)  # a complete body needs no deadline
+        message, self._early = self._early, None
+        assert message is not None
+        chunk, _more = self._accept(message, max_length)
+        self._data = chunk
+        return chunk
 
     @property
     def is_complete(self) -> bool:
@@ -175,6 +240,11 @@ class Body:
         :raises ClientDisconnected: the client went away.
         :raises RequestEntityTooLarge: the body grew past ``max_length``.
         """
+        if self._early is not None:
+            message, self._early = self._early, None
+            return self._accept(message, max_length)
+        if self._pending is not None:
+            return self._accept(await self._resume_pending(), max_length)
         receive = self._receive
         assert receive is not None
         deadline = self._deadline
@@ -199,6 +269,26 @@ class Body:
                     message = await _by(awaitable, deadline)
             except TimeoutError:
                 raise RequestTimeout() from None
+        return self._accept(message, max_length)
+
+    async def _resume_pending(self) -> Message:
+        """Finish the ``receive()`` that :meth:`peek` left waiting, within the deadline."""
+        assert self._pending is not None
+        awaitable, step = self._pending
+        self._pending = None
+        deadline = self._deadline
+        try:
+            if step is None:
+                return await (awaitable if deadline is None else _by(awaitable, deadline))
+            coro = t.cast("cabc.Coroutine[t.Any, t.Any, Message]", awaitable)
+            if deadline is None:
+                return await _Resumed(coro, step)
+            return await _rest_by(coro, step, deadline)
+        except TimeoutError:
+            raise RequestTimeout() from None
+
+    def _accept(self, message: Message, max_length: int | None) -> tuple[bytes, bool]:
+        """Check and count a received message: ``(chunk, more)`` (see :meth:`_next`)."""
         if message.get("type") == "http.disconnect":
             raise ClientDisconnected()
         chunk = message.get("body", b"")
@@ -511,7 +601,20 @@ class Request(BaseRequestWebsocket):
         :param parse_form_data: parse the form first, so that a form body is
             consumed by the form parser as in Flask.
         """
+        if not on_event_loop():
+            data = self._data_now(parse_form_data)
+            if data is not None:
+                return data.decode("utf-8", "replace") if as_text else data
         return dual(self._get_data(cache, as_text, parse_form_data))
+
+    def _data_now(self, parse_form_data: bool = False) -> bytes | None:
+        """What :meth:`_get_data` returns, when the body is here without waiting
+        (see :meth:`Body.take_now`); ``None`` when it needs the event loop."""
+        if parse_form_data and not self._form_now():
+            return None
+        if self._form_streamed_body:
+            return b""
+        return self.body.take_now(self.max_content_length)
 
     async def _get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
@@ -546,6 +649,44 @@ class Request(BaseRequestWebsocket):
         """Whether the content type is one the form parser reads."""
         return self.mimetype in _FORM_MIMETYPES
 
+    def _form_parser(self) -> FormDataParser:
+        ctx = _cv_app.get(None)
+        spool = ctx.app.config["FORM_SPOOL_THRESHOLD"] if ctx is not None else 500 * 1024
+        return _form_parser_class()(
+            max_form_memory_size=self.max_form_memory_size,
+            max_form_parts=self.max_form_parts,
+            spool_threshold=spool,
+            cls=self.parameter_storage_class,
+        )
+
+    def _form_now(self) -> bool:
+        """Load the form as :meth:`_load_form_data` does, if that needs no waiting
+        (no form content type, or a small urlencoded body already here); whether
+        it is loaded. Sync code in a worker thread may call it."""
+        if self._form is not None:
+            return True
+        if not self.want_form_data_parsed:
+            self._form = self.parameter_storage_class()
+            self._files = self.parameter_storage_class()
+            return True
+        if self.mimetype.strip().lower() != _URLENCODED or type(self).stream is not Request.stream:
+            return False
+        body = self.body
+        data = body.ready_data()
+        if data is None:
+            return False
+        parser = self._form_parser()
+        if not parser.parses_at_once(data):
+            return False
+        streamed = not body.is_complete
+        data = body.take_now(self.max_content_length)
+        assert data is not None
+        result = parser.parse_urlencoded_data(data, self.mimetype_params)
+        assert result is not None
+        self._form, self._files = result
+        self._form_streamed_body = streamed
+        return True
+
     async def _load_form_data(self) -> None:
         if self._form is not None:
             return
@@ -553,14 +694,7 @@ class Request(BaseRequestWebsocket):
             self._form = self.parameter_storage_class()
             self._files = self.parameter_storage_class()
             return
-        ctx = _cv_app.get(None)
-        spool = ctx.app.config["FORM_SPOOL_THRESHOLD"] if ctx is not None else 500 * 1024
-        parser = _form_parser_class()(
-            max_form_memory_size=self.max_form_memory_size,
-            max_form_parts=self.max_form_parts,
-            spool_threshold=spool,
-            cls=self.parameter_storage_class,
-        )
+        parser = self._form_parser()
         body = self.body
         streamed = not body.is_complete
         mimetype = self.mimetype
@@ -613,11 +747,13 @@ class Request(BaseRequestWebsocket):
         return self._files
 
     async def _get_values(self) -> CombinedMultiDict[str, str]:
-        sources: list[MultiDict[str, str]] = [self.args]
-        if self.method != "GET":
-            # As in Flask, a GET request's body is never part of ``values``.
-            sources.append(await self._get_form())
-        return CombinedMultiDict(sources)
+        return self._values_from(None if self.method == "GET" else await self._get_form())
+
+    def _values_from(self, form: MultiDict[str, str] | None) -> CombinedMultiDict[str, str]:
+        # As in Flask, a GET request's body is never part of ``values``.
+        if self.method == "GET" or form is None:
+            return CombinedMultiDict([self.args])
+        return CombinedMultiDict([self.args, form])
 
     @property
     def form(self) -> cabc.Awaitable[MultiDict[str, str]]:
@@ -625,7 +761,7 @@ class Request(BaseRequestWebsocket):
 
         In sync code in the thread pool, ``request.form`` is the MultiDict itself.
         """
-        if self._form is not None and not on_event_loop():
+        if not on_event_loop() and self._form_now():
             return self._form  # type: ignore[return-value]
         return dual(self._get_form())  # type: ignore[no-any-return]
 
@@ -635,7 +771,7 @@ class Request(BaseRequestWebsocket):
 
         In sync code in the thread pool, ``request.files`` is the MultiDict itself.
         """
-        if self._files is not None and not on_event_loop():
+        if not on_event_loop() and self._form_now():
             return self._files  # type: ignore[return-value]
         return dual(self._get_files())  # type: ignore[no-any-return]
 
@@ -645,6 +781,8 @@ class Request(BaseRequestWebsocket):
 
         In sync code in the thread pool, ``request.values`` is the value itself.
         """
+        if not on_event_loop() and (self.method == "GET" or self._form_now()):
+            return self._values_from(self._form)  # type: ignore[return-value]
         return dual(self._get_values())  # type: ignore[no-any-return]
 
     def close(self) -> None:
@@ -669,6 +807,14 @@ class Request(BaseRequestWebsocket):
         deep, numbers too large) is a 400. ``silent`` returns ``None`` instead
         of either error.
         """
+        if not on_event_loop():
+            if cache and self._cached_json[silent] is not Ellipsis:
+                return self._cached_json[silent]
+            if not (force or self.is_json):
+                return None if silent else self.on_json_loading_failed(None)
+            data = self._data_now()
+            if data is not None:
+                return self._json_from(data, silent, cache)
         return dual(self._get_json(force, silent, cache))
 
     async def _get_json(
@@ -680,7 +826,9 @@ class Request(BaseRequestWebsocket):
             if silent:
                 return None
             return self.on_json_loading_failed(None)
-        data = await self._get_data()
+        return self._json_from(await self._get_data(), silent, cache)
+
+    def _json_from(self, data: bytes, silent: bool, cache: bool) -> t.Any:
         try:
             rv = self._load_json(data)
         except ValueError as e:

@@ -27,6 +27,7 @@ COLORS = {
     "starlette": "#2b8a3e",
     "fastapi": "#0b7285",
     "flask": "#495057",
+    "flaskface": "#f08c00",
 }
 
 

@@ -189,6 +189,7 @@ def render_tables(data: dict[str, t.Any]) -> str:
         ("quartlike/fastapi", "quartlike", "fastapi"),
         ("quart/quartlike", "quart", "quartlike"),
         ("flask/quartlike", "flask", "quartlike"),
+        ("flask/flaskface", "flask", "flaskface"),
     ]
     columns = [c for c in columns if c[1] in frameworks and c[2] in frameworks]
     if columns:

@@ -50,6 +50,7 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
 def test_every_scenario_check_passes(quick_results: dict[str, t.Any]) -> None:
     frameworks = quick_results["frameworks"]
     assert "quartlike" in frameworks
+    assert "flaskface" in frameworks  # the Flask app on quartlike.flask: needs quartlike only
     for peer, needs in _PEERS.items():
         if all(importlib.util.find_spec(package) is not None for package in needs):
             assert peer in frameworks, f"{peer} is installed but was not benchmarked"

@@ -13,6 +13,7 @@ MODULES: dict[str, str] = {
     "starlette": "apps.starlette_app",
     "fastapi": "apps.fastapi_app",
     "flask": "apps.flask_app",
+    "flaskface": "apps.flaskface_app",
 }
 
 #: The packages (import names) each framework's app needs; the first is the framework.
@@ -24,4 +25,5 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "starlette": ("starlette", "python_multipart"),
     "fastapi": ("fastapi", "python_multipart"),
     "flask": ("flask",),
+    "flaskface": ("quartlike",),
 }

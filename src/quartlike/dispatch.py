@@ -68,6 +68,32 @@ R = t.TypeVar("R")
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 
 
+_BASE_GET_BODY = HTTPException.get_body
+_BASE_GET_HEADERS = HTTPException.get_headers
+_BASE_GET_DESCRIPTION = HTTPException.get_description
+_BASE_NAME = HTTPException.name
+#: Stock error pages by (exception class, code, description): (body, headers).
+_error_pages: dict[tuple[type[HTTPException], int | None, str], tuple[bytes, t.Any]] = {}
+
+#: Whether a stage's function is awaited on the loop (see ``_call_stage``), by function.
+_stage_awaits: dict[t.Any, bool] = {}
+
+
+def _stage_awaits_on_loop(stage: t.Any) -> bool:
+    """:func:`awaits_on_loop` for a stage, remembered per function (bounded)."""
+    func = getattr(stage, "__func__", stage)
+    try:
+        return _stage_awaits[func]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable callable object
+        return awaits_on_loop(stage)
+    if len(_stage_awaits) >= 256:
+        _stage_awaits.clear()
+    on_loop = _stage_awaits[func] = awaits_on_loop(stage)
+    return on_loop
+
+
 _INLINE_SESSION_METHODS = frozenset(
     {
         SecureCookieSessionInterface.open_session,
@@ -302,7 +328,7 @@ class DispatchMixin(ErrorsMixin):
         return values through the sync bridge; an awaitable it returns is
         awaited.
         """
-        if awaits_on_loop(stage):
+        if _stage_awaits_on_loop(stage):
             return await stage(*args)
         return await self.ensure_async(stage)(*args)
 
@@ -662,6 +688,8 @@ class DispatchMixin(ErrorsMixin):
             return self.response_class(rv)  # the usual view results, first
         if kind is dict:
             return self.json.response(rv)
+        if isinstance(rv, HTTPException):  # an error raised and not handled
+            return self._http_exception_response(rv)
         status: t.Any = None
         headers: t.Any = None
         if type(rv) is tuple:
@@ -737,6 +765,25 @@ class DispatchMixin(ErrorsMixin):
             return self._coerce_response(response)
         if isinstance(e, RequestRedirect):
             return self.redirect(e.new_url, e.code)
+        kind = type(e)
+        if (
+            kind.get_body is _BASE_GET_BODY
+            and kind.get_headers is _BASE_GET_HEADERS
+            and kind.get_description is _BASE_GET_DESCRIPTION
+            and kind.name is _BASE_NAME
+            and type(kind.description) is str  # not a property (BadRequestKeyError)
+            and "description" not in e.__dict__
+            and "code" not in e.__dict__
+        ):
+            # A stock error page (a 404 for a URL nobody routes, say) depends on the
+            # class only: render it once per class (and code and description).
+            key = (kind, kind.code, kind.description)
+            page = _error_pages.get(key)
+            if page is None:
+                if len(_error_pages) >= 256:
+                    _error_pages.clear()
+                page = _error_pages[key] = (e.get_body().encode(), tuple(e.get_headers()))
+            return self.response_class(page[0], status=e.code or 500, headers=page[1])
         request_ctx = _cv_request.get(None)
         scope: t.Any = request_ctx.request.scope if request_ctx is not None else None
         return self.response_class(

@@ -763,8 +763,8 @@ async def test_thread_affinity_under_concurrent_requests_in_the_pool(app: Flask)
 
 async def test_the_core_helpers_are_dual_in_a_plain_quart_app() -> None:
     # Not only quartlike.flask: the core's functions return values in sync
-    # views too, and one worker is enough, because the thread waiting for a
-    # render runs the render's sync context processor itself.
+    # views too, and one worker is enough: the render runs in the view's
+    # thread, and so does its sync context processor.
     app = Quart(__name__)
     app.config.update(TESTING=True, SECRET_KEY="k", SYNC_WORKERS=1)
 

@@ -1,8 +1,11 @@
 """Templates: Jinja2 in async mode, bound to the app.
 
 The app's environment is created with ``enable_async=True``, so templates may
-call coroutine functions (``{{ load_user() }}`` awaits the result), and every
-render runs on the event loop. The environment compiles templates with a
+call coroutine functions (``{{ load_user() }}`` awaits the result), and its
+renders run on the event loop. (Sync code off the loop, such as a plain ``def``
+view, renders in its own thread with a sync copy of the environment whenever
+nothing in the render needs the loop: see :mod:`quartlike.templating_sync`.)
+The environment compiles templates with a
 rewrite of Jinja's async code (see "compiling" below) that skips the async
 machinery wherever a value turns out to be plain, which is nearly everywhere:
 a template then renders about as fast as in a sync environment, and still
@@ -35,19 +38,16 @@ import collections.abc as cabc
 import functools
 import inspect
 import typing as t
-from collections import ChainMap
 from types import CodeType
 
 from jinja2 import BaseLoader
 from jinja2 import Environment as BaseEnvironment
 from jinja2 import Template
 from jinja2 import TemplateNotFound
-from jinja2.runtime import Context
 from werkzeug.utils import cached_property
 
 from .flashing import get_flashed_messages
 from .globals import _cv_app
-from .globals import _cv_request
 from .globals import _no_app_msg
 from .globals import g
 from .globals import request
@@ -60,8 +60,17 @@ from .scaffold import setupmethod
 from .signals import before_render_template
 from .signals import template_rendered
 from .sync import await_sync
-from .sync import dual
+from .sync import is_async_callable
 from .sync import on_event_loop
+from .templating_sync import context_processors
+from .templating_sync import forget_registries
+from .templating_sync import needs_loop
+from .templating_sync import new_context as _new_context
+from .templating_sync import render_here
+from .templating_sync import send_here
+from .templating_sync import start_context
+from .templating_sync import sync_twin
+from .templating_sync import update_context_here
 
 if t.TYPE_CHECKING:
     from logging import Logger
@@ -89,6 +98,8 @@ T_global = t.TypeVar("T_global", bound=TemplateGlobalCallable)
 SourceResult = tuple[str, str | None, cabc.Callable[[], bool] | None]
 
 _AUTOESCAPE_EXTENSIONS = (".html", ".htm", ".xml", ".xhtml", ".svg")
+#: The names ``getattr`` finds on a plain ``dict`` (its class's attributes).
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 class Environment(BaseEnvironment):
@@ -97,7 +108,9 @@ class Environment(BaseEnvironment):
     Without a ``loader`` option it loads templates through
     :meth:`TemplatingMixin.create_global_jinja_loader`. ``enable_async`` is
     forced on, and templates are compiled with quartlike's rewrite of Jinja's
-    async code (the same behaviour, faster; see the module's source).
+    async code (the same behaviour, faster; see the module's source). Its
+    sync copy, used to render in sync callers' threads, is an overlay with
+    async mode off, whose templates are compiled as Jinja generates them.
 
     :param app: the app the environment belongs to (kept as :attr:`app`).
     :param options: the keyword arguments of :class:`jinja2.Environment`.
@@ -110,11 +123,33 @@ class Environment(BaseEnvironment):
         super().__init__(**options)
         self.app = app
 
+    def getattr(self, obj: t.Any, attribute: str) -> t.Any:
+        """``obj.attribute`` in a template: the attribute, else the item, else undefined.
+
+        Jinja tries the attribute first, so an item of a plain :class:`dict`
+        (``{{ item.name }}`` with ``item = {"name": ...}``) costs a raised and
+        caught :exc:`AttributeError`. A plain ``dict`` has no attributes but
+        those of its class, so for any other name the item is looked up directly:
+        the same result, several times quicker.
+        """
+        if (
+            type(obj) is dict
+            and type(attribute) is str
+            and attribute not in _DICT_ATTRIBUTES
+            and not self.sandboxed
+        ):
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return BaseEnvironment.getattr(self, obj, attribute)
+
     def _compile(self, source: str, filename: str) -> CodeType:
         """Compile the module Jinja generated for a template, with the rewrites
         described above (:func:`_rewrite_module`).
         """
-        if _cv_compile_as_generated.get():
+        if not self.is_async or _cv_compile_as_generated.get():
+            # The sync twin (see templating_sync) compiles plain Jinja code.
             return super()._compile(source, filename)
         tree = ast.parse(source, filename)
         try:
@@ -308,31 +343,16 @@ class TemplatingMixin:
         ``g`` and ``request`` (when their contexts are active) come first, then
         the app's context processors, then those of the current request's
         blueprints, outermost first; the values already in ``context`` win over
-        all of them. Sync processors run in the thread pool.
+        all of them. Sync processors run in the thread pool. (A template
+        rendered in a sync caller's thread builds the same context there:
+        see :mod:`quartlike.templating_sync`.)
         """
-        app_ctx = _cv_app.get(None)
-        req_ctx = _cv_request.get(None)
-        processors = self.template_context_processors
-        funcs = list(processors.get(None, ()))
-        if req_ctx is not None and len(processors) > (None in processors):
-            # Some blueprint has processors (or had: the lists may be empty).
-            for name in reversed(req_ctx.request.blueprints):
-                funcs.extend(processors.get(name, ()))
-        if not funcs:
-            # Without processors, the defaults only fill in names the caller left out.
-            if app_ctx is not None and "g" not in context:
-                context["g"] = app_ctx.g
-            if req_ctx is not None and "request" not in context:
-                context["request"] = req_ctx.request
-            return
-        original = dict(context)
-        if app_ctx is not None:
-            context["g"] = app_ctx.g
-        if req_ctx is not None:
-            context["request"] = req_ctx.request
+        funcs = context_processors(t.cast("Quart", self))
+        original = start_context(context, bool(funcs))
         for func in funcs:
             context.update(await self._async(func)())
-        context.update(original)
+        if original is not None:
+            context.update(original)
 
     # -- filters, tests and globals ---------------------------------------------------
 
@@ -361,7 +381,9 @@ class TemplatingMixin:
     @setupmethod
     def add_template_filter(self, f: TemplateFilterCallable, name: str | None = None) -> None:
         """Register ``f`` as a template filter (the non-decorator form)."""
-        self.jinja_env.filters[name or f.__name__] = f
+        env = self.jinja_env
+        env.filters[name or f.__name__] = f
+        forget_registries(env)
 
     @t.overload
     def template_test(self, name: T_test) -> T_test: ...
@@ -387,7 +409,9 @@ class TemplatingMixin:
     @setupmethod
     def add_template_test(self, f: TemplateTestCallable, name: str | None = None) -> None:
         """Register ``f`` as a template test (the non-decorator form)."""
-        self.jinja_env.tests[name or f.__name__] = f
+        env = self.jinja_env
+        env.tests[name or f.__name__] = f
+        forget_registries(env)
 
     @t.overload
     def template_global(self, name: T_global) -> T_global: ...
@@ -413,10 +437,15 @@ class TemplatingMixin:
     @setupmethod
     def add_template_global(self, f: TemplateGlobalCallable, name: str | None = None) -> None:
         """Make ``f`` a template global (the non-decorator form)."""
-        self.jinja_env.globals[name or f.__name__] = f
+        env = self.jinja_env
+        env.globals[name or f.__name__] = f
+        forget_registries(env)
 
 
 # -- rendering ------------------------------------------------------------------------------
+
+#: The built-in context update; an app that overrides it renders on the loop.
+_UPDATE_TEMPLATE_CONTEXT = TemplatingMixin.update_template_context
 
 
 def _current_app() -> Quart:
@@ -430,30 +459,6 @@ async def _prepare(app: Quart, template: Template, context: dict[str, t.Any]) ->
     await app.update_template_context(context)
     if before_render_template.receivers:
         await app.send_signal(before_render_template, template=template, context=context)
-
-
-def _new_context(template: Template, context: dict[str, t.Any]) -> Context:
-    """``template.new_context(context)``, without its slow copy of the globals.
-
-    The template's globals are a :class:`~collections.ChainMap` of its own globals
-    and the environment's; Jinja copies them into the context's dict through the
-    ``ChainMap`` (a Python-level lookup per name) and then lists their names
-    again. Flattening the maps with ``dict.update`` gives the same dict, in the
-    same order. Anything unusual (a custom context class, globals that are not
-    plain dicts) takes Jinja's own path.
-    """
-    env = template.environment
-    globals_ = template.globals
-    if env.context_class is Context and type(globals_) is ChainMap:
-        maps = globals_.maps
-        if all(type(m) is dict for m in maps):
-            flat: dict[str, t.Any] = {}
-            for m in reversed(maps):
-                flat.update(m)
-            # new_context(shared=False) builds the same dict: dict(globals, **vars).
-            parent = dict(flat, **context)
-            return Context(env, parent, template.name, template.blocks, globals=flat)
-    return template.new_context(context)
 
 
 async def _render_buffered(template: Template, context: dict[str, t.Any]) -> str:
@@ -488,14 +493,22 @@ def render_template(
     ``html = await render_template("page.html", user=user)``. The template
     also sees ``config``, ``request``, ``session``, ``g``, ``url_for``,
     ``get_flashed_messages`` and what the context processors return. In sync
-    code (a plain ``def`` view) it returns the text itself, through the sync
-    bridge: the template is rendered on the event loop.
+    code (a plain ``def`` view) it returns the text itself, rendered in the
+    calling thread when nothing in the render needs the event loop, else
+    through the sync bridge, on the loop (see :mod:`quartlike.templating_sync`).
 
     :param template_name_or_list: the template's name, or a list of names of
         which the first that exists is used.
     :param context: the variables of the template.
     """
-    return dual(_render_template(template_name_or_list, context))
+    if on_event_loop():
+        return _render_template(template_name_or_list, context)
+    return _render_off_loop(
+        context,
+        lambda env: env.get_or_select_template(template_name_or_list),
+        lambda app: app.jinja_env.get_or_select_template(template_name_or_list),
+        lambda: _render_template(template_name_or_list, context),
+    )
 
 
 async def _render_template(
@@ -514,7 +527,14 @@ def render_template_string(source: str, **context: t.Any) -> t.Any:
     :param source: the template code.
     :param context: the variables of the template.
     """
-    return dual(_render_template_string(source, context))
+    if on_event_loop():
+        return _render_template_string(source, context)
+    return _render_off_loop(
+        context,
+        lambda env: env.from_string(source),
+        lambda app: _from_string(app, source),
+        lambda: _render_template_string(source, context),
+    )
 
 
 async def _render_template_string(source: str, context: dict[str, t.Any]) -> str:
@@ -529,6 +549,60 @@ def _from_string(app: Quart, source: str) -> Template:
         return app.jinja_env.from_string(source)
     finally:
         _cv_compile_as_generated.reset(token)
+
+
+def _render_off_loop(
+    context: dict[str, t.Any],
+    load_here: cabc.Callable[[BaseEnvironment], Template],
+    load_on_loop: cabc.Callable[[Quart], Template],
+    on_loop: cabc.Callable[[], cabc.Coroutine[t.Any, t.Any, str]],
+) -> str:
+    """Render for a sync caller: in this thread when nothing needs the loop.
+
+    :param context: the caller's variables.
+    :param load_here: gets the template from the sync twin of the environment.
+    :param load_on_loop: gets the template from the app's environment.
+    :param on_loop: the whole render, as a coroutine, for the sync bridge.
+    """
+    app = _current_app()
+    twin = None
+    if getattr(app.update_template_context, "__func__", None) is _UPDATE_TEMPLATE_CONTEXT:
+        twin = sync_twin(app.jinja_env)
+    if twin is None or any(map(needs_loop, context.values())):
+        return await_sync(on_loop())
+    processors = context_processors(app)
+    if any(map(is_async_callable, processors)):
+        return await_sync(on_loop())
+    template = load_here(twin.env)
+    if template.environment is not twin.env:
+        return await_sync(on_loop())  # a Template object of another environment
+    update_context_here(context, processors)
+    if processors and any(map(needs_loop, context.values())):
+        return await_sync(_render_prepared(app, load_on_loop, context, send_before=True))
+    if before_render_template.receivers:
+        send_here(before_render_template, app, template=template, context=context)
+        if any(map(needs_loop, context.values())):  # a receiver may change the context
+            return await_sync(_render_prepared(app, load_on_loop, context, send_before=False))
+    rv = render_here(template, context)
+    if template_rendered.receivers:
+        send_here(template_rendered, app, template=template, context=context)
+    return rv
+
+
+async def _render_prepared(
+    app: Quart,
+    load: cabc.Callable[[Quart], Template],
+    context: dict[str, t.Any],
+    send_before: bool,
+) -> str:
+    """Render on the loop with a context whose processors already ran."""
+    template = load(app)
+    if send_before and before_render_template.receivers:
+        await app.send_signal(before_render_template, template=template, context=context)
+    rv = await _render_buffered(template, context)
+    if template_rendered.receivers:
+        await app.send_signal(template_rendered, template=template, context=context)
+    return rv
 
 
 async def _generate(

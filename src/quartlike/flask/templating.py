@@ -2,9 +2,11 @@
 
 In sync code (a plain ``def`` view, a sync test inside a request context)
 ``render_template(...)`` returns a ``str`` and ``stream_template(...)`` an
-iterator of ``str``; the template runs on the event loop (the app's
-environment is async), reached through the sync bridge. On the event loop
-these are the core's awaitables, so an ``async def`` view may ``await`` them.
+iterator of ``str``. ``render_template`` and ``render_template_string`` render
+in the calling thread, as Flask does, unless something in the render needs the
+event loop (then, like the streams, they go through the sync bridge: see
+:mod:`quartlike.templating_sync`). On the event loop these are the core's
+awaitables, so an ``async def`` view may ``await`` them.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ from datetime import datetime
 import flask
 import flask.json
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -371,3 +374,57 @@ async def test_json_responses_follow_provider_settings_changed_between_requests(
     assert await (await client.get("/")).get_data() == '{\n  "b": 1,\n  "a": "\u00e9"\n}\n'.encode()
     app.json.default = lambda o: "custom"  # type: ignore[attr-defined]
     assert await (await client.get("/obj")).get_data() == b'{\n  "x": "custom"\n}\n'
+
+
+# -- the compact response encoder calls the C encoder directly: same text, same errors --
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_values, ensure_ascii=st.booleans(), sort_keys=st.booleans())
+def test_response_encoder_gives_json_encoders_text(
+    value: t.Any, ensure_ascii: bool, sort_keys: bool
+) -> None:
+    from quartlike.json.provider import _Encoder
+
+    options: dict[str, t.Any] = {
+        "default": qjson.provider._default,
+        "ensure_ascii": ensure_ascii,
+        "sort_keys": sort_keys,
+        "separators": (",", ":"),
+    }
+    assert _Encoder(**options).encode(value) == json.JSONEncoder(**options).encode(value)
+
+
+def test_response_encoder_errors_and_defaults_are_json_encoders() -> None:
+    from quartlike.json.provider import _Encoder
+
+    options: dict[str, t.Any] = {"default": qjson.provider._default, "separators": (",", ":")}
+    ours, theirs = _Encoder(**options), json.JSONEncoder(**options)
+    loop: list[t.Any] = []
+    loop.append(loop)
+    for bad in (loop, {"k": object()}, [1, {2, 3}]):
+        errors = []
+        for encoder in (ours, theirs):
+            with pytest.raises((ValueError, TypeError)) as info:
+                encoder.encode(bad)
+            errors.append((type(info.value), str(info.value)))
+        assert errors[0] == errors[1]
+    # An error leaves nothing behind: the next value with the same containers encodes.
+    shared = [1, 2]
+    assert ours.encode([shared, shared]) == "[[1,2],[1,2]]"
+    value = {"d": date(2026, 1, 2), "u": uuid.UUID(int=5), "m": Markup("<b>"), "n": "é"}
+    assert ours.encode(value) == theirs.encode(value)
+    assert ours.encode("just a string") == theirs.encode("just a string")

@@ -26,12 +26,13 @@ the result. ``await request.form`` in an ``async def`` view and
 
 **Lanes.** The thread that waits in :func:`await_sync` runs, while it waits,
 the sync callables that the awaited coroutine needs (a sync context processor
-of a template rendered from a sync view, a sync teardown callback of a context
-popped in a sync test): they are queued on its :class:`Lane` instead of going
+of a template rendered on the loop for a sync view, a sync teardown callback of
+a context popped in a sync test): they are queued on its :class:`Lane` instead of going
 to the pool. So waiting never depends on a free pool thread, and sync code
 started from one thread stays in that thread. A request served on the loop
 can get a lane of its own (``Quart.request_thread_affinity``): a pool thread
-taken at its first sync call and kept until it ends, so that all of its sync
+reserved at its first sync call (:meth:`quartlike.pool.ThreadPool.reserve`)
+and kept until it ends, so that all of its sync
 code (hooks, view, teardown) runs in one thread, as under a WSGI server, and
 thread-bound resources such as a :mod:`sqlite3` connection keep working.
 """
@@ -43,6 +44,7 @@ import contextvars
 import functools
 import inspect
 import queue
+import sys
 import threading
 import typing as t
 from concurrent.futures import Executor
@@ -81,11 +83,19 @@ def _call_bridged(
         _bridge.loop = previous
 
 
+_get_running_loop: cabc.Callable[[], object] | None = None
+
+
 def on_event_loop() -> bool:
     """Whether the caller runs on a thread with a running event loop."""
-    import asyncio
-
-    return asyncio.events._get_running_loop() is not None
+    global _get_running_loop
+    get = _get_running_loop
+    if get is None:
+        asyncio = sys.modules.get("asyncio")
+        if asyncio is None:
+            return False  # not imported: no loop runs anywhere
+        get = _get_running_loop = asyncio.events._get_running_loop
+    return get() is not None
 
 
 def await_sync(awaitable: cabc.Awaitable[T]) -> T:

@@ -220,7 +220,9 @@ class DefaultJSONProvider(JSONProvider):
         :raises TypeError: if both ``args`` and ``kwargs`` are given.
         """
         obj = self._prepare_response_obj(args, kwargs)
-        indent = self.compact is False or (self.compact is None and self._app.debug)
+        app = self._app
+        compact = self.compact
+        indent = compact is False or (compact is None and app.debug)
         if type(self).dumps is DefaultJSONProvider.dumps:
             # What ``dumps`` does, with an encoder kept for the current settings
             # (json.dumps builds a new one per call when given options).
@@ -232,7 +234,7 @@ class DefaultJSONProvider(JSONProvider):
             if encoder is None:
                 if len(encoders) >= 8:
                     encoders.clear()
-                encoder = encoders[key] = json.JSONEncoder(
+                encoder = encoders[key] = _Encoder(
                     default=self.default,
                     ensure_ascii=self.ensure_ascii,
                     sort_keys=self.sort_keys,
@@ -243,4 +245,46 @@ class DefaultJSONProvider(JSONProvider):
         else:
             dump_args: dict[str, t.Any] = {"indent": 2} if indent else {"separators": (",", ":")}
             body = f"{self.dumps(obj, **dump_args)}\n"
-        return self._app.response_class(body, mimetype=self.mimetype)
+        return app.response_class(body, mimetype=self.mimetype)
+
+
+#: The C accelerator of :mod:`json` (``None`` on interpreters without it).
+_c_make_encoder: t.Any = getattr(json.encoder, "c_make_encoder", None)
+
+
+class _Encoder(json.JSONEncoder):
+    """A :class:`json.JSONEncoder` whose compact :meth:`encode` calls the C
+    encoder directly.
+
+    ``JSONEncoder.encode`` reaches the C encoder through ``iterencode``, which
+    defines a float formatter and picks the string escaper on every call; for
+    compact output (no indent) the C encoder gets the same arguments every time
+    but a fresh dict of the containers being encoded (the circular reference
+    check), so the output and the errors are the same.
+    """
+
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self._c_args: tuple[t.Any, ...] | None = None
+        if _c_make_encoder is not None and self.indent is None:
+            escape = (
+                json.encoder.encode_basestring_ascii
+                if self.ensure_ascii
+                else json.encoder.encode_basestring
+            )
+            self._c_args = (
+                self.default,
+                escape,
+                None,
+                self.key_separator,
+                self.item_separator,
+                self.sort_keys,
+                self.skipkeys,
+                self.allow_nan,
+            )
+
+    def encode(self, o: t.Any) -> str:
+        c_args = self._c_args
+        if c_args is None or not self.check_circular:
+            return super().encode(o)
+        return "".join(_c_make_encoder({}, *c_args)(o, 0))

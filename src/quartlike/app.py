@@ -390,8 +390,11 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
             and type(self).create_url_adapter is Quart.create_url_adapter
         )
 
-    def _match_static(self, path: str, method: str, websocket: bool) -> Rule | None:
-        """The rule for a path of a static rule, or ``None`` when werkzeug must match.
+    def _match_route(
+        self, path: str, method: str, websocket: bool
+    ) -> tuple[Rule, dict[str, t.Any]] | None:
+        """The rule and view arguments for a request, from the static table and
+        then the table of all rules, or ``None`` when werkzeug must match.
 
         Only valid when :meth:`_binds_lazily` is true.
         """
@@ -401,7 +404,10 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
             if not isinstance(url_map, Map):
                 return None  # another map class: no change count to trust
             table = self._static_routes = StaticRoutes(url_map)
-        return table.match(path, method, websocket)
+        rule = table.match(path, method, websocket)
+        if rule is not None:
+            return rule, {}
+        return table.dynamic.match(path, method, websocket)
 
     def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
         """Bind the URL map to a request (for matching and building) or to ``SERVER_NAME``.

@@ -260,11 +260,10 @@ class _ConnectionContext(ABC):
         connection = self._connection
         if self._url_adapter is _UNBOUND and connection._raw_host in self.app._bindable_hosts:
             # A Host header that bound before (so binding cannot fail with a
-            # 400 now): a static rule needs no adapter.
-            rule = self.app._match_static(connection.path, connection.method, self._websocket)
-            if rule is not None:
-                connection.url_rule = rule
-                connection.view_args = {}
+            # 400 now): a rule the route tables find needs no adapter.
+            found = self.app._match_route(connection.path, connection.method, self._websocket)
+            if found is not None:
+                connection.url_rule, connection.view_args = found
                 return
         try:
             adapter = self.url_adapter

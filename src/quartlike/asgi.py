@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc as cabc
+import contextvars
 import typing as t
 from types import TracebackType
 
@@ -21,6 +22,7 @@ from .wrappers.response import _to_bytes
 
 if t.TYPE_CHECKING:
     from .app import Quart
+    from .ctx import RequestContext
     from .typing import ASGIReceiveCallable
     from .typing import ASGISendCallable
     from .typing import HTTPScope
@@ -28,6 +30,13 @@ if t.TYPE_CHECKING:
     from .typing import Message
     from .wrappers.request import Request
     from .wrappers.response import Response
+
+
+#: For test clients: called with each request's context as its response is about to
+#: be sent (the request and app contexts are still the current ones then).
+cv_response_hook: contextvars.ContextVar[cabc.Callable[[RequestContext], None] | None] = (
+    contextvars.ContextVar("quartlike.response_hook", default=None)
+)
 
 
 def request_from_scope(app: Quart, scope: HTTPScope, receive: ASGIReceiveCallable) -> Request:
@@ -81,6 +90,7 @@ async def serve_http(
     error: BaseException | None = None
     # While no stage of the pipeline is replaced, they run inline.
     lean = app._lean()
+    popped = False
     try:
         try:
             if lean:
@@ -94,29 +104,45 @@ async def serve_http(
             error = e
             response = await app._call_stage(app.handle_exception, e)
             headers = response.final_headers()
+        hook = cv_response_hook.get()
+        if hook is not None:
+            hook(ctx)
         body = response.body
+        status = response.status_code
         if (
             type(body) is DataBody
             and request.method != "HEAD"
-            and response.status_code >= 200
-            and response.status_code not in (204, 304)
+            and status >= 200
+            and status != 204
+            and status != 304
             and not request.body.left_unread
         ):
             # The usual response, whole in memory: what send_response does with it.
-            await send(
-                {"type": "http.response.start", "status": response.status_code, "headers": headers}
-            )
-            await send({"type": "http.response.body", "body": body.data})
+            # Sent with the contexts popped (when popping runs nothing: no
+            # teardown, no signal, so when it happens is not observable) or
+            # detached: see RequestContext._detach.
+            detached = None
+            if lean and ctx._pop_quick(error):
+                popped = True
+            else:
+                detached = ctx._detach()
+            try:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body.data})
+            finally:
+                if detached is not None:
+                    ctx._reattach(detached)
         else:
             await send_response(app, request, response, send, receive, headers)
     except BaseException as e:
         error = e
         raise
     finally:
-        if error is not None and app.should_ignore_error(error):
-            error = None
-        if not (lean and ctx._pop_quick(error)):
-            await ctx.pop(error)
+        if not popped:
+            if error is not None and app.should_ignore_error(error):
+                error = None
+            if not (lean and ctx._pop_quick(error)):
+                await ctx.pop(error)
 
 
 async def send_response(

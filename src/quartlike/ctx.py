@@ -109,9 +109,22 @@ class AppContext:
 
     def __init__(self, app: Quart) -> None:
         self.app = app
-        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
+        self._url_adapter: MapAdapter | None = _UNBOUND
         self.g: _AppCtxGlobals = app.app_ctx_globals_class()
         self._tokens: list[contextvars.Token[AppContext]] = []
+
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to ``SERVER_NAME`` (``None`` without one), for
+        building URLs outside a request; made on first use."""
+        adapter = self._url_adapter
+        if adapter is _UNBOUND:
+            adapter = self._url_adapter = self.app.create_url_adapter(None)
+        return adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
 
     def push(self) -> None:
         """Make this the current app context.
@@ -324,6 +337,40 @@ class _ConnectionContext(ABC):
             _cv_lane.reset(token)
             if lane is not None:
                 lane.close()
+
+    def _detach(self) -> tuple[AppContext | None, Lane | None] | None:
+        """Make current again what was current before this context was pushed, until
+        :meth:`_reattach`; ``None`` (nothing done) unless this context was pushed
+        once and is current.
+
+        The response is sent detached: a server's ``send`` may schedule a timer
+        (a keep-alive timeout), and a timer keeps a copy of the context it was
+        scheduled in until it expires, cancelled or not. Sent attached, the
+        request, its app context and ``g`` would stay alive with it, and the
+        garbage collector would keep meeting them.
+        """
+        tokens = self._tokens
+        if len(tokens) != 1 or self._cv.get(None) is not self:
+            return None
+        token, app_ctx = tokens[0]
+        if app_ctx is not None and (len(app_ctx._tokens) != 1 or _cv_app.get(None) is not app_ctx):
+            return None
+        lane = self._lane if self._lane_token is not None else None
+        if lane is not None:
+            _cv_lane.reset(self._lane_token)
+        self._cv.reset(token)
+        if app_ctx is not None:
+            _cv_app.reset(app_ctx._tokens[0])
+        return app_ctx, lane
+
+    def _reattach(self, detached: tuple[AppContext | None, Lane | None]) -> None:
+        """Undo :meth:`_detach`."""
+        app_ctx, lane = detached
+        if app_ctx is not None:
+            app_ctx._tokens[0] = _cv_app.set(app_ctx)
+        self._tokens[0] = (self._cv.set(self), app_ctx)
+        if lane is not None:
+            self._lane_token = _cv_lane.set(lane)
 
     @abstractmethod
     async def _teardown(self, exc: BaseException | None) -> None:

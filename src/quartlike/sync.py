@@ -221,6 +221,10 @@ class _LoopFuture:
         return True
 
 
+def _done() -> None:
+    raise RuntimeError("this lane call already ran")
+
+
 class _Call:
     """A sync call queued on a lane, with the future its caller awaits."""
 
@@ -245,6 +249,8 @@ class _Call:
                 value = e
             else:
                 ok = True
+        # Let go of the call (and the context it runs in) before the caller hears back.
+        self.fn = _done
         after = finish(worker, state) if worker is not None and state is not None else None
         if started:
             if ok:

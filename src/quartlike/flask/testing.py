@@ -24,8 +24,8 @@ from types import TracebackType
 from werkzeug.datastructures import Headers
 from werkzeug.test import Cookie
 
+from ..asgi import cv_response_hook
 from ..globals import _cv_app
-from ..globals import _cv_request
 from ..sync import await_sync
 from ..sync import on_event_loop
 from ..testing import QuartClient
@@ -42,7 +42,6 @@ if t.TYPE_CHECKING:
     from ..sessions import SessionMixin
     from ..typing import ASGIReceiveCallable
     from ..typing import ASGISendCallable
-    from ..typing import Message
     from ..typing import Scope
     from .wrappers import Request
 
@@ -128,9 +127,10 @@ def _as_test_response(response: t.Any) -> TestResponse:
 class _RecordingApp:
     """The app as the client calls it: records the contexts of each request.
 
-    When the app starts its response (``http.response.start``), its request
-    and app contexts are the current ones; they are what ``response.request``
-    and ``with client:`` give back. Everything else is the app's.
+    When the app is about to send its response, its request and app contexts
+    are the current ones (:data:`quartlike.asgi.cv_response_hook` hands them
+    over); they are what ``response.request`` and ``with client:`` give back.
+    Everything else is the app's.
     """
 
     def __init__(self, app: Quart) -> None:
@@ -147,14 +147,14 @@ class _RecordingApp:
             await self._app(scope, receive, send)
             return
 
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                request_ctx = _cv_request.get(None)
-                if request_ctx is not None:
-                    recorded.append((request_ctx, _cv_app.get(None)))
-            await send(message)
+        def record(request_ctx: RequestContext) -> None:
+            recorded.append((request_ctx, _cv_app.get(None)))
 
-        await self._app(scope, receive, recording_send)
+        token = cv_response_hook.set(record)
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            cv_response_hook.reset(token)
 
 
 def _header_name(environ_key: str) -> str:

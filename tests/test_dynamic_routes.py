@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import Map as WerkzeugMap
 from werkzeug.routing import Rule
@@ -33,6 +34,7 @@ from quartlike import websocket
 from quartlike.ctx import _UNBOUND
 from quartlike.globals import _cv_request
 from quartlike.routing import MAX_CANDIDATES
+from quartlike.routing import NO_RULE
 from quartlike.routing import DynamicRoutes
 from quartlike.routing import Map
 from quartlike.routing import StaticRoutes
@@ -214,13 +216,31 @@ def werkzeug_match(
     return rule, dict(args)
 
 
+def werkzeug_error(
+    url_map: WerkzeugMap, path: str, method: str, websocket: bool
+) -> type[HTTPException] | None:
+    """The class of the error werkzeug's ``MapAdapter.match`` raises, if any."""
+    adapter = url_map.bind("localhost", url_scheme="ws" if websocket else "http")
+    try:
+        adapter.match(path, method, return_rule=True, websocket=websocket)
+    except HTTPException as e:
+        return type(e)
+    return None
+
+
 def check_against_werkzeug(url_map: Map, path: str, method: str, websocket: bool) -> bool:
-    """Whether the tables answered; fails when an answer differs from werkzeug's."""
+    """Whether the tables answered; fails when an answer differs from werkzeug's
+    (a 404 answered by the table must be werkzeug's ``NotFound``, exactly)."""
     table = StaticRoutes(url_map)
     static_rule = table.match(path, method, websocket)
     answer = table.dynamic.match(path, method, websocket)
     if static_rule is None and answer is None:
         return False
+    if answer is NO_RULE:
+        assert static_rule is None, (path, method, websocket, static_rule)
+        error = werkzeug_error(url_map, path, method, websocket)
+        assert error is NotFound, (path, method, websocket, error)
+        return True
     expected = werkzeug_match(url_map, path, method, websocket)
     assert not isinstance(expected, str), (path, method, websocket, expected, answer)
     if static_rule is not None:
@@ -267,11 +287,11 @@ def test_table_answers_plain_dynamic_rules() -> None:
     table = StaticRoutes(url_map).dynamic
     for (method, path), (endpoint, args) in answered.items():
         found = table.match(path, method, False)
-        assert found is not None, (method, path)
+        assert isinstance(found, tuple), (method, path)
         assert (found[0].endpoint, typed(found[1])) == (endpoint, typed(args)), (method, path)
         assert check_against_werkzeug(url_map, path, method, False)
     found = table.match("/ws/5", "GET", True)
-    assert found is not None
+    assert isinstance(found, tuple)
     assert (found[0].endpoint, found[1]) == ("ws_n", {"n": 5})
 
 
@@ -296,14 +316,15 @@ def test_table_defers_when_unsure() -> None:
         ("GET", "/go/1"),  # redirect_to
         ("DELETE", "/both/1"),  # 405
         ("get", "/users/42"),  # not an upper-case method
-        ("GET", "/nowhere/at/all"),  # 404
         ("GET", "users/42"),  # not a path werkzeug would see as is
     ]
     for method, path in deferred:
         assert table.match(path, method, False) is None, (method, path)
         check_against_werkzeug(url_map, path, method, False)
     assert table.match("/ws/5", "GET", False) is not None
-    assert table.match("/ws/x", "GET", True) is None
+    assert table.match("/ws/x/end", "GET", False) is None  # a websocket rule's path: a 400
+    assert table.match("/ws/x", "GET", True) is NO_RULE  # no rule near, of either kind
+    assert check_against_werkzeug(url_map, "/ws/x", "GET", True)
 
 
 def test_map_class_rule_class_and_many_candidates() -> None:
@@ -325,7 +346,7 @@ def test_map_class_rule_class_and_many_candidates() -> None:
     url_map.add(Rule("/s/<int:x>", endpoint="s", subdomain="api"))
     url_map.add(Rule("/s/<x>", endpoint="plain"))
     found = DynamicRoutes(url_map).match("/s/1", "GET", False)
-    assert found is not None
+    assert isinstance(found, tuple)
     assert found[0].endpoint == "plain"  # the api rule never matches the empty subdomain
 
 

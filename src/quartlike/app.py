@@ -44,6 +44,7 @@ from .lifespan import Lifespan
 from .logging import create_logger
 from .pool import ThreadPool
 from .routing import Map
+from .routing import NoRule
 from .routing import StaticRoutes
 from .scaffold import Scaffold
 from .scaffold import endpoint_from_view_func
@@ -374,7 +375,10 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
 
     def _binds_lazily(self) -> bool:
         """Whether a connection's URL adapter may be bound on first use, and its
-        static rules matched without one (see :class:`~quartlike.routing.StaticRoutes`).
+        route matched without one by the route tables (see
+        :class:`~quartlike.routing.StaticRoutes` and
+        :class:`~quartlike.routing.DynamicRoutes`), which also tell a path no
+        rule can match (a 404) without one.
 
         True for the usual set-up: no host or subdomain matching (every request
         is bound to the empty subdomain), no ``TRUSTED_HOSTS`` (binding cannot
@@ -392,9 +396,11 @@ class Quart(DispatchMixin, TemplatingMixin, Scaffold):
 
     def _match_route(
         self, path: str, method: str, websocket: bool
-    ) -> tuple[Rule, dict[str, t.Any]] | None:
+    ) -> tuple[Rule, dict[str, t.Any]] | NoRule | None:
         """The rule and view arguments for a request, from the static table and
-        then the table of all rules, or ``None`` when werkzeug must match.
+        then the table of all rules; :data:`~quartlike.routing.NO_RULE` when no
+        rule can match the path (werkzeug would raise ``NotFound``); or ``None``
+        when werkzeug must match.
 
         Only valid when :meth:`_binds_lazily` is true.
         """

@@ -21,10 +21,12 @@ from abc import abstractmethod
 from types import TracebackType
 
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound
 
 from .globals import _cv_app
 from .globals import _cv_request
 from .globals import _cv_websocket
+from .routing import NO_RULE
 from .signals import appcontext_popped
 from .signals import appcontext_pushed
 from .signals import appcontext_tearing_down
@@ -276,7 +278,12 @@ class _ConnectionContext(ABC):
             # 400 now): a rule the route tables find needs no adapter.
             found = self.app._match_route(connection.path, connection.method, self._websocket)
             if found is not None:
-                connection.url_rule, connection.view_args = found
+                if found is NO_RULE:
+                    # No rule is near the path: werkzeug's matcher would raise
+                    # just this (see quartlike.routing.DynamicRoutes).
+                    connection.routing_exception = NotFound()
+                else:
+                    connection.url_rule, connection.view_args = found
                 return
         try:
             adapter = self.url_adapter

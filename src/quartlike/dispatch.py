@@ -45,6 +45,8 @@ from .sync import awaits_on_loop
 from .sync import is_async_callable
 from .sync import run_in
 from .sync import run_sync_in
+from .wrappers.response import Response as _BaseResponse
+from .wrappers.response import _default_content_type
 
 if t.TYPE_CHECKING:
     import asyncio
@@ -72,8 +74,12 @@ _BASE_GET_BODY = HTTPException.get_body
 _BASE_GET_HEADERS = HTTPException.get_headers
 _BASE_GET_DESCRIPTION = HTTPException.get_description
 _BASE_NAME = HTTPException.name
-#: Stock error pages by (exception class, code, description): (body, headers).
-_error_pages: dict[tuple[type[HTTPException], int | None, str], tuple[bytes, t.Any]] = {}
+_BASE_RESPONSE_INIT = _BaseResponse.__init__
+#: Stock error pages by (exception class, code, description): (body, headers,
+#: and the Content-Type when that is the only header).
+_error_pages: dict[
+    tuple[type[HTTPException], int | None, str], tuple[bytes, t.Any, str | None]
+] = {}
 
 #: Whether a stage's function is awaited on the loop (see ``_call_stage``), by function.
 _stage_awaits: dict[t.Any, bool] = {}
@@ -782,8 +788,24 @@ class DispatchMixin(ErrorsMixin):
             if page is None:
                 if len(_error_pages) >= 256:
                     _error_pages.clear()
-                page = _error_pages[key] = (e.get_body().encode(), tuple(e.get_headers()))
-            return self.response_class(page[0], status=e.code or 500, headers=page[1])
+                headers = tuple(e.get_headers())
+                only_type = (
+                    headers[0][1] if len(headers) == 1 and headers[0][0] == "Content-Type" else None
+                )
+                page = _error_pages[key] = (e.get_body().encode(), headers, only_type)
+            response_class = self.response_class
+            if (
+                page[2] is not None
+                and response_class.__init__ is _BASE_RESPONSE_INIT
+                and page[2] == _default_content_type(response_class)
+            ):
+                # The page's one header is the class's default Content-Type:
+                # built like a view's string (the same headers, in the same
+                # order), then given the status; a third of the generic way.
+                response = response_class(page[0])
+                response.status_code = e.code or 500
+                return response
+            return response_class(page[0], status=e.code or 500, headers=page[1])
         request_ctx = _cv_request.get(None)
         scope: t.Any = request_ctx.request.scope if request_ctx is not None else None
         return self.response_class(

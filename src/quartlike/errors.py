@@ -81,10 +81,12 @@ class ErrorsMixin:
     def _find_error_handler(
         self, e: BaseException, blueprints: list[str]
     ) -> cabc.Callable[..., t.Any] | None:
+        spec = self.error_handler_spec
+        if not spec:
+            return None  # no handler registered anywhere (a 404 of an app without any)
         exc_class = type(e)
         code = getattr(e, "code", None) if isinstance(e, HTTPException) else None
         names = (*blueprints, None)
-        spec = self.error_handler_spec
         for c in (code, None) if code is not None else (None,):
             for name in names:
                 by_code = spec.get(name)

@@ -4,17 +4,21 @@ werkzeug's state-machine matcher finds rules correctly but generically: it
 binds a :class:`~werkzeug.routing.MapAdapter`, splits the path and walks states.
 Two tables here answer most requests faster, and only when their answer is
 certainly werkzeug's; every other request goes through werkzeug as before, so
-redirects, 404s, 405s and converter errors behave exactly as werkzeug makes them.
+redirects, 405s, converter errors and the 404s the tables cannot prove behave
+exactly as werkzeug makes them.
 
 * :class:`StaticRoutes` maps the exact path of a rule without arguments
   (``/``, ``/login``) to that rule: one dict lookup.
 * :class:`DynamicRoutes` holds every rule, indexed by the static segments it
   starts with, and answers when exactly one rule can match the path (say
-  ``/users/<int:id>`` for ``/users/42``), with werkzeug's arguments.
+  ``/users/<int:id>`` for ``/users/42``), with werkzeug's arguments; and
+  answers :data:`NO_RULE` (a 404) when no rule of any method or kind can
+  match the path, with or without a trailing slash (``/wp-login.php``).
 """
 
 from __future__ import annotations
 
+import enum
 import re
 import typing as t
 
@@ -33,7 +37,7 @@ from werkzeug.routing.matcher import StateMachineMatcher
 if t.TYPE_CHECKING:
     from werkzeug.routing import RuleFactory
 
-__all__ = ["DynamicRoutes", "Map", "StaticRoutes"]
+__all__ = ["NO_RULE", "DynamicRoutes", "Map", "NoRule", "StaticRoutes"]
 
 
 class Map(_WerkzeugMap):
@@ -51,6 +55,17 @@ class Map(_WerkzeugMap):
 
 
 _SLASHES = re.compile("/{2,}")
+
+
+class _Miss(enum.Enum):
+    NO_RULE = "no rule"
+
+
+#: The answer of :meth:`DynamicRoutes.match` when no rule of the map can match
+#: the path, whatever the method and kind: werkzeug's answer is then
+#: :class:`~werkzeug.exceptions.NotFound`.
+NO_RULE: t.Final = _Miss.NO_RULE
+NoRule = t.Literal[_Miss.NO_RULE]
 
 
 class StaticRoutes:
@@ -136,12 +151,33 @@ def _is_plain(rule: Rule) -> bool:
 # such rules are never answered here. A converter that refuses the value
 # (werkzeug's 404) or a path with "//" (which werkzeug may merge) defers too.
 #
+# Why its 404s are werkzeug's.
+#
+# Every effect of werkzeug's walk happens at a rule near the path: returning
+# it, raising a slash redirect, or noting a method (for a 405) or the other
+# kind of connection (for a 400) it would have accepted. Those notes are made
+# whatever the method and flag. So when no rule of the matcher, of any
+# method and of either kind, is near the path, the walk returns nothing and
+# notes nothing; if the path has no "//", werkzeug's second walk with merged
+# slashes sees the same path; and its adapter raises NotFound itself (no
+# redirect: those follow a match). With "//", the path as werkzeug walks it
+# (leading slashes dropped) and the path with merged slashes must both be far
+# from every rule. Build-only rules are not in werkzeug's matcher, and a rule
+# with a fixed subdomain never matches the empty one: neither is indexed.
+# Method, strictness, defaults, redirects and converters' ``to_python`` play
+# no part in this, so the test of nearness ignores them (and is thereby
+# looser than werkzeug: a path within a slash of a strict rule is a 404 that
+# werkzeug still decides).
+#
 # Only the rules whose leading static segments begin the path plus a slash
 # can be near it, so rules are indexed in a tree of those segments, and a
-# rule starting with a converter is a candidate for every path. For a rule
-# whose regexes are not all recognised here, the joined regex may match more
-# than werkzeug would (enough to rule the rule out, never to answer with it),
-# or the rule is assumed near every path under its static prefix.
+# rule starting with a converter is a candidate for every path. The joined
+# regex with which nearness is tested matches at least what werkzeug's parts
+# match segment by segment (so a rule it rules out is not near), but not
+# always only that: it rules a rule out, never answers with it, unless its
+# regexes are all recognised here as exact. A rule with a regex not
+# recognised is near every path under its static prefix; a rule whose parsed
+# form does not read as expected, near every path.
 
 #: Converter regexes that match within one segment and are the same wherever
 #: they stand: werkzeug's default/string (and BaseConverter's), int, float and
@@ -212,8 +248,10 @@ class DynamicRoutes:
 
     Built, like :class:`StaticRoutes`, for maps without host matching whose
     requests are bound to the empty subdomain. :meth:`match` gives the rule and
-    arguments werkzeug's :class:`~werkzeug.routing.MapAdapter` would give, or
-    ``None`` when werkzeug must decide (see the comment above this class).
+    arguments werkzeug's :class:`~werkzeug.routing.MapAdapter` would give,
+    :data:`NO_RULE` when it would raise :class:`~werkzeug.exceptions.NotFound`
+    because no rule can match, or ``None`` when werkzeug must decide (see the
+    comment above this class).
     """
 
     __slots__ = ("url_map", "changes", "_roots")
@@ -251,37 +289,28 @@ class DynamicRoutes:
 
     def match(
         self, path: str, method: str, websocket: bool
-    ) -> tuple[Rule, dict[str, t.Any]] | None:
+    ) -> tuple[Rule, dict[str, t.Any]] | NoRule | None:
         """The rule and arguments werkzeug would match for ``path`` and ``method``
-        (an upper-case name), or ``None`` when this table cannot tell."""
-        if "//" in path or path[:1] != "/" or not method.isupper():
+        (an upper-case name), :data:`NO_RULE` when werkzeug would raise
+        :class:`~werkzeug.exceptions.NotFound` because no rule is near the path,
+        or ``None`` when this table cannot tell."""
+        if path[:1] != "/":
             return None
-        # Walk the tree along the segments of ``path + "/"`` (werkzeug's split).
-        children, candidates = self._roots[websocket]
-        start = 1
-        while children:
-            end = path.find("/", start)
-            if end < 0:
-                node = children.get(path[start:])
-                if node is not None:
-                    children, candidates = node
-                    node = children.get("")
-                    if node is not None:
-                        children, candidates = node
-                break
-            node = children.get(path[start:end])
-            if node is None:
-                break
-            children, candidates = node
-            start = end + 1
+        if "//" in path:
+            return self._miss_with_slashes(path)
+        candidates = _walk(self._roots[websocket], path)
         if not candidates:
-            return None  # no rule can match (a 404), or too many to test
+            if candidates is None:
+                return None  # too many rules to test
+            return self._miss(path, candidates, websocket)
         found: _Answer | None = None
-        if len(candidates) == 1:
+        if not method.isupper():
+            pass  # werkzeug upper-cases it: a rule's methods cannot be compared
+        elif len(candidates) == 1:
             # Nothing else can be near: the rule matches exactly or werkzeug decides.
             methods, _, found = candidates[0]
             if methods is not None and method not in methods:
-                return None
+                found = None
         else:
             probe = path + "/"
             for methods, near, answer in candidates:
@@ -293,10 +322,11 @@ class DynamicRoutes:
                     return None
                 found = answer
         if found is None:
-            return None
+            return self._miss(path, candidates, websocket)
         match = found.exact(path)
         if match is None:
-            return None  # near but not equal: a slash redirect, say
+            # Near but not equal (a slash redirect, say), or not near at all.
+            return self._miss(path, candidates, websocket)
         values = match.groups()
         view_args: dict[str, t.Any] = {}
         try:
@@ -306,6 +336,69 @@ class DynamicRoutes:
         except Exception:
             return None  # a value the converter refuses: werkzeug's 404 (or its error)
         return found.rule, view_args
+
+    def _miss(
+        self, path: str, candidates: tuple[_Candidate, ...], websocket: bool
+    ) -> NoRule | None:
+        """:data:`NO_RULE` when no rule is near ``path`` (a path without
+        ``//``): neither the ``candidates`` found for the request's kind nor
+        the rules for the other kind (HTTP or websocket), which werkzeug
+        reports as a mismatch (a 400), not a 404. Else ``None``."""
+        probe = path + "/"
+        for candidate in candidates:
+            near = candidate.near
+            if near is None or near(probe) is not None:
+                return None
+        others = _walk(self._roots[not websocket], path)
+        if others is None:
+            return None
+        for candidate in others:
+            near = candidate.near
+            if near is None or near(probe) is not None:
+                return None
+        return NO_RULE
+
+    def _miss_with_slashes(self, path: str) -> NoRule | None:
+        """:meth:`_miss` for a path with ``//``: werkzeug tries it as it is
+        (without leading slashes), then with its slashes merged, and answers
+        404 only when no rule is near either."""
+        stripped = "/" + path.lstrip("/")
+        merged = _SLASHES.sub("/", stripped)
+        for tried in (stripped, merged) if merged != stripped else (stripped,):
+            for root in self._roots:
+                candidates = _walk(root, tried)
+                if candidates is None:
+                    return None
+                probe = tried + "/"
+                for candidate in candidates:
+                    near = candidate.near
+                    if near is None or near(probe) is not None:
+                        return None
+        return NO_RULE
+
+
+def _walk(root: _Node, path: str) -> tuple[_Candidate, ...] | None:
+    """The candidates for ``path`` (which starts with a slash): those of the
+    deepest node reached along the segments of ``path + "/"``, as werkzeug
+    splits it (``None``: too many to test)."""
+    children, candidates = root
+    start = 1
+    while children:
+        end = path.find("/", start)
+        if end < 0:
+            node = children.get(path[start:])
+            if node is not None:
+                children, candidates = node
+                node = children.get("")
+                if node is not None:
+                    children, candidates = node
+            break
+        node = children.get(path[start:end])
+        if node is None:
+            break
+        children, candidates = node
+        start = end + 1
+    return candidates
 
 
 class _Tree:
@@ -378,7 +471,7 @@ def _compile_checked(rule: Rule, redirecting: bool) -> tuple[list[str], _Candida
     names = [text for is_variable, text in trace if is_variable]
     converters = rule._converters
     if len(set(names)) != len(names) or set(names) != set(converters):
-        return prefix, unknown
+        return [], unknown  # the prefix is not checked against the parts: near any path
 
     # Where werkzeug's last part starts: the segment of the first converter
     # that matches across slashes.
@@ -402,9 +495,18 @@ def _compile_checked(rule: Rule, redirecting: bool) -> tuple[list[str], _Candida
         for part in parts[1:]
     ]
     if seen != expected:
-        return prefix, unknown
+        # Parts other than the segments say: the prefix may not be what
+        # werkzeug's matcher walks either.
+        return [], unknown
 
     pattern: list[str] = []
+    # The same without the look-behind werkzeug puts before a trailing slash
+    # after a converter matching across slashes: werkzeug applies it to the
+    # text of its last part alone, where the slash before that part is out of
+    # sight; here it would see that slash. Without it, the pattern matches at
+    # least what werkzeug does (the test of nearness must not miss a rule);
+    # with it, no more (an answer must be werkzeug's).
+    loose: list[str] = []
     exact = True
     known = True
     convert: list[_Convert | None] = []
@@ -415,8 +517,10 @@ def _compile_checked(rule: Rule, redirecting: bool) -> tuple[list[str], _Candida
             if text == "/":
                 index += 1
                 pattern.append("(?<!/)/" if suffixed and position == last else "/")
+                loose.append("/")
             else:
                 pattern.append(re.escape(text))
+                loose.append(pattern[-1])
             continue
         converter = converters[text]
         regex = converter.regex
@@ -430,6 +534,7 @@ def _compile_checked(rule: Rule, redirecting: bool) -> tuple[list[str], _Candida
         else:
             known = False
         pattern.append(f"({regex})")
+        loose.append(pattern[-1])
         cls = type(converter)
         if cls not in _TRUSTED_CONVERTERS or "to_python" in getattr(converter, "__dict__", {}):
             exact = False  # a converter of the app's: werkzeug must call it
@@ -444,7 +549,7 @@ def _compile_checked(rule: Rule, redirecting: bool) -> tuple[list[str], _Candida
     compiled = re.compile(source)
     if compiled.groups != len(names):
         return prefix, unknown
-    near = re.compile(f"(?:{source})/{{0,2}}").fullmatch
+    near = re.compile(f"(?:{''.join(loose)})/{{0,2}}").fullmatch
     plain = (
         exact
         and not redirecting

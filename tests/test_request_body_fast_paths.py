@@ -43,6 +43,7 @@ import quartlike.formparser as formparser
 from quartlike import Quart
 from quartlike import request
 from quartlike.formparser import FormDataParser
+from quartlike.wrappers import body as body_module
 from quartlike.wrappers import request as request_module
 from quartlike.wrappers.request import Body
 
@@ -324,7 +325,7 @@ def test_resumed_is_await_property(steps: int, script: list[t.Any]) -> None:
     resumed_trace: list[object] = []
     coro = scripted(resumed_trace, steps)
     first = coro.send(None)
-    resumed = request_module._Resumed(coro, first).__await__()
+    resumed = body_module._Resumed(coro, first).__await__()
     resumed_trace.append(("yielded", resumed.send(None)))
     drive(resumed, script, resumed_trace)
 

@@ -561,7 +561,7 @@ class RequestContext(_ConnectionContext):
         if len(tokens) != 1 or self._is_copy or self._cv.get() is not self:
             return False
         app = self.app
-        token, app_ctx = tokens[0]
+        app_ctx = tokens[0][1]
         plan = self._hook_plan
         if plan is None or plan.teardown or request_tearing_down.receivers:
             return False
@@ -575,13 +575,7 @@ class RequestContext(_ConnectionContext):
         try:
             self.request.close()
         finally:
-            tokens.pop()
-            self._cv.reset(token)
-            try:
-                if app_ctx is not None:
-                    app_ctx._reset()
-            finally:
-                self._release_lane()
+            self._reset_without_teardown()
         return True
 
 

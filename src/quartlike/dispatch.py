@@ -23,8 +23,6 @@ from types import TracebackType
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
-from werkzeug.exceptions import InternalServerError
-from werkzeug.routing import RequestRedirect
 from werkzeug.sansio.response import Response as SansIOResponse
 
 from .errors import ErrorsMixin
@@ -45,8 +43,6 @@ from .sync import awaits_on_loop
 from .sync import is_async_callable
 from .sync import run_in
 from .sync import run_sync_in
-from .wrappers.response import Response as _BaseResponse
-from .wrappers.response import _default_content_type
 
 if t.TYPE_CHECKING:
     import asyncio
@@ -69,17 +65,6 @@ P = t.ParamSpec("P")
 R = t.TypeVar("R")
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 
-
-_BASE_GET_BODY = HTTPException.get_body
-_BASE_GET_HEADERS = HTTPException.get_headers
-_BASE_GET_DESCRIPTION = HTTPException.get_description
-_BASE_NAME = HTTPException.name
-_BASE_RESPONSE_INIT = _BaseResponse.__init__
-#: Stock error pages by (exception class, code, description): (body, headers,
-#: and the Content-Type when that is the only header).
-_error_pages: dict[
-    tuple[type[HTTPException], int | None, str], tuple[bytes, t.Any, str | None]
-] = {}
 
 #: Whether a stage's function is awaited on the loop (see ``_call_stage``), by function.
 _stage_awaits: dict[t.Any, bool] = {}
@@ -655,12 +640,7 @@ class DispatchMixin(ErrorsMixin):
             await self.send_signal(got_websocket_exception, exception=e)
         if self._propagate_exceptions:
             raise e
-        self.log_exception((type(e), e, t.cast(TracebackType, e.__traceback__)))
-        server_error: t.Any = InternalServerError(original_exception=e)
-        handler = self._find_error_handler(server_error, self._request_blueprints())
-        if handler is not None:
-            server_error = await self._async(handler)(server_error)
-        return await self.finalize_websocket(server_error, from_error_handler=True)
+        return await self.finalize_websocket(await self._server_error(e), from_error_handler=True)
 
     async def do_teardown_websocket(self, exc: BaseException | None = None) -> None:
         """Run every teardown-websocket callback, innermost blueprint first."""
@@ -762,54 +742,3 @@ class DispatchMixin(ErrorsMixin):
         body = get_data() if get_data is not None else b""
         new = self.response_class(body, status=rv.status, headers=Headers(rv.headers))
         return new
-
-    def _http_exception_response(self, e: HTTPException) -> Response:
-        if e.response is not None:
-            response = e.response
-            if isinstance(response, self.response_class):
-                return response
-            return self._coerce_response(response)
-        if isinstance(e, RequestRedirect):
-            return self.redirect(e.new_url, e.code)
-        kind = type(e)
-        if (
-            kind.get_body is _BASE_GET_BODY
-            and kind.get_headers is _BASE_GET_HEADERS
-            and kind.get_description is _BASE_GET_DESCRIPTION
-            and kind.name is _BASE_NAME
-            and type(kind.description) is str  # not a property (BadRequestKeyError)
-            and "description" not in e.__dict__
-            and "code" not in e.__dict__
-        ):
-            # A stock error page (a 404 for a URL nobody routes, say) depends on the
-            # class only: render it once per class (and code and description).
-            key = (kind, kind.code, kind.description)
-            page = _error_pages.get(key)
-            if page is None:
-                if len(_error_pages) >= 256:
-                    _error_pages.clear()
-                headers = tuple(e.get_headers())
-                only_type = (
-                    headers[0][1] if len(headers) == 1 and headers[0][0] == "Content-Type" else None
-                )
-                page = _error_pages[key] = (e.get_body().encode(), headers, only_type)
-            response_class = self.response_class
-            if (
-                page[2] is not None
-                and response_class.__init__ is _BASE_RESPONSE_INIT
-                and page[2] == _default_content_type(response_class)
-            ):
-                # The page's one header is the class's default Content-Type:
-                # built like a view's string (the same headers, in the same
-                # order), then given the status; a third of the generic way.
-                response = response_class(page[0])
-                response.status_code = e.code or 500
-                return response
-            return response_class(page[0], status=e.code or 500, headers=page[1])
-        request_ctx = _cv_request.get(None)
-        scope: t.Any = request_ctx.request.scope if request_ctx is not None else None
-        return self.response_class(
-            e.get_body(scope=scope),
-            status=e.code or 500,
-            headers=e.get_headers(scope=scope),
-        )

@@ -21,11 +21,14 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import BadRequestKeyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
+from werkzeug.routing import RequestRedirect
 from werkzeug.routing import RoutingException
 
 from .globals import _cv_request
 from .globals import _cv_websocket
 from .signals import got_request_exception
+from .wrappers.response import Response as _BaseResponse
+from .wrappers.response import _default_content_type
 
 if t.TYPE_CHECKING:
     from logging import Logger
@@ -41,6 +44,17 @@ if t.TYPE_CHECKING:
 
 AsyncCallable = cabc.Callable[..., cabc.Awaitable[t.Any]]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+_BASE_GET_BODY = HTTPException.get_body
+_BASE_GET_HEADERS = HTTPException.get_headers
+_BASE_GET_DESCRIPTION = HTTPException.get_description
+_BASE_NAME = HTTPException.name
+_BASE_RESPONSE_INIT = _BaseResponse.__init__
+#: Stock error pages by (exception class, code, description): (body, headers,
+#: and the Content-Type when that is the only header).
+_error_pages: dict[
+    tuple[type[HTTPException], int | None, str], tuple[bytes, t.Any, str | None]
+] = {}
 
 
 class ErrorsMixin:
@@ -59,6 +73,11 @@ class ErrorsMixin:
         async def finalize_request(
             self, rv: ResponseReturnValue | HTTPException, from_error_handler: bool = False
         ) -> Response: ...
+
+        response_class: type[Response]
+
+        def redirect(self, location: str, code: int = 302) -> Response: ...
+        def _coerce_response(self, rv: t.Any) -> Response: ...
 
     @property
     def _propagate_exceptions(self) -> bool:
@@ -155,12 +174,17 @@ class ErrorsMixin:
             if sys.exc_info()[1] is e:
                 raise
             raise e
+        return await self.finalize_request(await self._server_error(e), from_error_handler=True)
+
+    async def _server_error(self, e: Exception) -> t.Any:
+        """Log ``e`` (unhandled) and return what stands for it: the 500 handler's
+        result if there is one, else an ``InternalServerError`` carrying it."""
         self.log_exception((type(e), e, t.cast(TracebackType, e.__traceback__)))
         server_error: t.Any = InternalServerError(original_exception=e)
         handler = self._find_error_handler(server_error, self._request_blueprints())
         if handler is not None:
             server_error = await self._async(handler)(server_error)
-        return await self.finalize_request(server_error, from_error_handler=True)
+        return server_error
 
     def log_exception(self, exc_info: ExcInfo) -> None:
         """Log an unhandled error with the request's path and method."""
@@ -171,3 +195,54 @@ class ErrorsMixin:
     def should_ignore_error(self, error: BaseException | None) -> bool:
         """Return True to hide ``error`` from the teardown callbacks."""
         return False
+
+    def _http_exception_response(self, e: HTTPException) -> Response:
+        if e.response is not None:
+            response = e.response
+            if isinstance(response, self.response_class):
+                return response
+            return self._coerce_response(response)
+        if isinstance(e, RequestRedirect):
+            return self.redirect(e.new_url, e.code)
+        kind = type(e)
+        if (
+            kind.get_body is _BASE_GET_BODY
+            and kind.get_headers is _BASE_GET_HEADERS
+            and kind.get_description is _BASE_GET_DESCRIPTION
+            and kind.name is _BASE_NAME
+            and type(kind.description) is str  # not a property (BadRequestKeyError)
+            and "description" not in e.__dict__
+            and "code" not in e.__dict__
+        ):
+            # A stock error page (a 404 for a URL nobody routes, say) depends on the
+            # class only: render it once per class (and code and description).
+            key = (kind, kind.code, kind.description)
+            page = _error_pages.get(key)
+            if page is None:
+                if len(_error_pages) >= 256:
+                    _error_pages.clear()
+                headers = tuple(e.get_headers())
+                only_type = (
+                    headers[0][1] if len(headers) == 1 and headers[0][0] == "Content-Type" else None
+                )
+                page = _error_pages[key] = (e.get_body().encode(), headers, only_type)
+            response_class = self.response_class
+            if (
+                page[2] is not None
+                and response_class.__init__ is _BASE_RESPONSE_INIT
+                and page[2] == _default_content_type(response_class)
+            ):
+                # The page's one header is the class's default Content-Type:
+                # built like a view's string (the same headers, in the same
+                # order), then given the status; a third of the generic way.
+                response = response_class(page[0])
+                response.status_code = e.code or 500
+                return response
+            return response_class(page[0], status=e.code or 500, headers=page[1])
+        request_ctx = _cv_request.get(None)
+        scope: t.Any = request_ctx.request.scope if request_ctx is not None else None
+        return self.response_class(
+            e.get_body(scope=scope),
+            status=e.code or 500,
+            headers=e.get_headers(scope=scope),
+        )

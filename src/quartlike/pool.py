@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import collections
 import collections.abc as cabc
+import functools
 import queue
 import threading
 import typing as t
@@ -173,37 +174,49 @@ class _LoopCall:
             pass  # the loop is closed
 
 
-class _FutureCall:
-    """A call submitted through the :class:`~concurrent.futures.Executor` API."""
+class Settles(t.Protocol):
+    """A future that a worker settles: a :class:`concurrent.futures.Future`, or alike."""
 
-    __slots__ = ("future", "fn", "args", "kwargs")
+    def set_running_or_notify_cancel(self) -> bool: ...
+    def set_result(self, result: t.Any) -> None: ...
+    def set_exception(self, exception: BaseException | None) -> None: ...
+    def cancel(self) -> bool: ...
 
-    def __init__(
-        self, future: Future[t.Any], fn: t.Any, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
-    ) -> None:
+
+def _ran() -> t.NoReturn:
+    raise RuntimeError("this call already ran")
+
+
+class FutureCall:
+    """``fn()`` run for ``future`` (unless it was cancelled before it started):
+    the item of :meth:`ThreadPool.submit`, and of lanes (:mod:`quartlike.sync`)."""
+
+    __slots__ = ("future", "fn")
+
+    def __init__(self, future: Settles, fn: cabc.Callable[[], t.Any]) -> None:
         self.future = future
         self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
 
     def run(self, worker: _Worker | None, state: _State | None) -> t.Any:
         future = self.future
-        ok, value = False, None
+        fn, self.fn = self.fn, _ran
         started = future.set_running_or_notify_cancel()
+        ok, value = False, None
         if started:
             try:
-                value = self.fn(*self.args, **self.kwargs)
+                value = fn()
             except BaseException as e:
                 value = e
             else:
                 ok = True
+        # Let go of the call (and the context it runs in) before the caller hears back.
+        del fn
         after = finish(worker, state) if worker is not None and state is not None else None
         if started:
             if ok:
                 future.set_result(value)
             else:
                 future.set_exception(value)
-        self.fn = self.args = self.kwargs = self.future = None  # type: ignore[assignment]
         return after
 
     def cancel(self) -> None:
@@ -454,7 +467,7 @@ class ThreadPool(Executor):
     def submit(self, fn: cabc.Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
         """Run ``fn(*args, **kwargs)`` in a worker (the ``Executor`` API)."""
         future: Future[R] = Future()
-        self._put(_FutureCall(future, fn, args, kwargs))
+        self._put(FutureCall(future, functools.partial(fn, *args, **kwargs)))
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

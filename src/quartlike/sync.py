@@ -52,16 +52,15 @@ from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 
 from .pool import _WAKE
+from .pool import FutureCall
 from .pool import Reservation
+from .pool import Settles
 from .pool import ThreadPool
-from .pool import finish
 from .pool import settle_soon
 
 if t.TYPE_CHECKING:
     import asyncio
 
-    from .pool import _State
-    from .pool import _Worker
 
 T = t.TypeVar("T")
 
@@ -175,15 +174,6 @@ def awaits_on_loop(func: t.Any) -> bool:
     return is_async_callable(func) or getattr(func, "_quartlike_dual", False) is True
 
 
-class _Settles(t.Protocol):
-    """What a lane call needs of the future its caller waits on."""
-
-    def set_running_or_notify_cancel(self) -> bool: ...
-    def set_result(self, result: t.Any) -> None: ...
-    def set_exception(self, exception: BaseException | None) -> None: ...
-    def cancel(self) -> bool: ...
-
-
 class _NotRun:
     def __repr__(self) -> str:
         return "NOT_RUN"
@@ -221,46 +211,16 @@ class _LoopFuture:
         return True
 
 
-def _done() -> None:
-    raise RuntimeError("this lane call already ran")
+class _Call(FutureCall):
+    """A sync call queued on a lane, with the executor that runs it if the lane cannot."""
 
-
-class _Call:
-    """A sync call queued on a lane, with the future its caller awaits."""
-
-    __slots__ = ("fallback", "fn", "future")
+    __slots__ = ("fallback",)
 
     def __init__(
-        self, fn: cabc.Callable[[], t.Any], future: _Settles, fallback: Executor | None
+        self, fn: cabc.Callable[[], t.Any], future: Settles, fallback: Executor | None
     ) -> None:
-        self.fn = fn
-        self.future = future
+        super().__init__(future, fn)
         self.fallback = fallback
-
-    def run(self, worker: _Worker | None, state: _State | None) -> t.Any:
-        """Run the call (see :class:`quartlike.pool.Item`)."""
-        future = self.future
-        started = future.set_running_or_notify_cancel()
-        ok, value = False, None
-        if started:  # else the awaiting side was cancelled before the call started
-            try:
-                value = self.fn()
-            except BaseException as e:
-                value = e
-            else:
-                ok = True
-        # Let go of the call (and the context it runs in) before the caller hears back.
-        self.fn = _done
-        after = finish(worker, state) if worker is not None and state is not None else None
-        if started:
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-        return after
-
-    def cancel(self) -> None:
-        self.future.cancel()
 
     def reroute(self) -> None:
         """Run the call in the fallback executor: its lane can no longer run it."""

@@ -39,6 +39,10 @@ from quartlike.routing import DynamicRoutes
 from quartlike.routing import Map
 from quartlike.routing import StaticRoutes
 
+from .route_strategies import fill
+from .route_strategies import rule_options
+from .route_strategies import rule_texts
+
 
 class WerkzeugMatchedApp(Quart):
     url_map_class = WerkzeugMap
@@ -433,31 +437,11 @@ SAMPLES: dict[str, list[str]] = {
     "int(min=3):": ["2", "3", "30"],
     "shout:": ["a", "B"],
 }
-SEGMENT_SHAPES = ["{s}", "{s}", "{c}", "{c}", "{c}-{c}", "p{c}", "{c}.html", ""]
 
 
-@st.composite
-def rule_specs(draw: st.DrawFn) -> tuple[str, list[str]]:
+def rule_specs() -> st.SearchStrategy[tuple[str, list[str]]]:
     """A rule string and, per converter, its kind (to build paths near it)."""
-    kinds: list[str] = []
-    segments = []
-    for _ in range(draw(st.integers(1, 3))):
-        shape = draw(st.sampled_from(SEGMENT_SHAPES))
-        text = ""
-        for piece in shape.replace("{", "|{").replace("}", "}|").split("|"):
-            if piece == "{s}":
-                text += draw(st.sampled_from(STATIC_WORDS))
-            elif piece == "{c}":
-                kind = draw(st.sampled_from(CONVERTERS))
-                text += f"<{kind}v{len(kinds)}>"
-                kinds.append(kind)
-            else:
-                text += piece
-        segments.append(text)
-    rule = "/" + "/".join(segments)
-    if draw(st.booleans()):
-        rule += "/"
-    return rule, kinds
+    return rule_texts(STATIC_WORDS, CONVERTERS)
 
 
 @st.composite
@@ -472,23 +456,10 @@ def rule_sets(draw: st.DrawFn) -> tuple[Map, list[tuple[str, list[str]]]]:
             if not websocket
             else st.sampled_from([None, ["GET"]])
         )
-        extra: dict[str, t.Any] = {}
-        flavour = draw(st.integers(0, 9))
-        if flavour == 0:
-            extra["strict_slashes"] = False
-        elif flavour == 1:
-            extra["merge_slashes"] = False
-        elif flavour == 2:
-            extra["redirect_to"] = "/elsewhere"
-        elif flavour == 4:
-            extra["build_only"] = True
-        elif flavour == 5:
-            extra["subdomain"] = "api"
-        elif flavour == 6:
-            extra["alias"] = True
+        extra = draw(rule_options())
         endpoint = f"e{index}"
         url_map.add(Rule(rule, endpoint=endpoint, methods=methods, websocket=websocket, **extra))
-        if flavour == 3 and "<" in rule:
+        if not extra and "<" in rule and draw(st.integers(0, 5)) == 0:
             # A rule with defaults for the same endpoint: werkzeug may redirect.
             names = [part.split(">")[0].split(":")[-1] for part in rule.split("<")[1:]]
             url_map.add(
@@ -500,17 +471,7 @@ def rule_sets(draw: st.DrawFn) -> tuple[Map, list[tuple[str, list[str]]]]:
 @st.composite
 def paths_near(draw: st.DrawFn, specs: list[tuple[str, list[str]]]) -> str:
     rule, kinds = draw(st.sampled_from(specs))
-    values = iter([draw(st.sampled_from(SAMPLES[kind])) for kind in kinds])
-    path = ""
-    pos = 0
-    while pos < len(rule):
-        if rule[pos] == "<":
-            end = rule.index(">", pos)
-            path += next(values)
-            pos = end + 1
-        else:
-            path += rule[pos]
-            pos += 1
+    path = fill(rule, iter([draw(st.sampled_from(SAMPLES[kind])) for kind in kinds]))
     change = draw(st.integers(-3, 7))  # as built, or changed a little
     if change == 1:
         path = path[:-1] if path.endswith("/") and len(path) > 1 else path + "/"

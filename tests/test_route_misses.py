@@ -54,6 +54,10 @@ from quartlike.routing import StaticRoutes
 from quartlike.testing import WebsocketResponseError
 from quartlike.wrappers import Response
 
+from .route_strategies import fill
+from .route_strategies import rule_options
+from .route_strategies import rule_texts
+
 TIMEOUT = 10
 
 
@@ -494,29 +498,10 @@ CONVERTERS = [
     "opt:",
 ]
 SAMPLES = ["a", "b", "ab", "1", "42", "007", "1.5", "a/b", "b/", "c d", "x/y", "é", "", "-1"]
-SEGMENT_SHAPES = ["{s}", "{s}", "{c}", "{c}", "{c}-{c}", "p{c}", "{c}.html", ""]
 
 
-@st.composite
-def rule_strings(draw: st.DrawFn) -> str:
-    segments = []
-    count = 0
-    for _ in range(draw(st.integers(1, 3))):
-        shape = draw(st.sampled_from(SEGMENT_SHAPES))
-        text = ""
-        for piece in shape.replace("{", "|{").replace("}", "}|").split("|"):
-            if piece == "{s}":
-                text += draw(st.sampled_from(STATIC_WORDS))
-            elif piece == "{c}":
-                text += f"<{draw(st.sampled_from(CONVERTERS))}v{count}>"
-                count += 1
-            else:
-                text += piece
-        segments.append(text)
-    rule = "/" + "/".join(segments)
-    if draw(st.booleans()):
-        rule += "/"
-    return rule
+def rule_strings() -> st.SearchStrategy[str]:
+    return rule_texts(STATIC_WORDS, CONVERTERS).map(lambda spec: spec[0])
 
 
 @st.composite
@@ -531,21 +516,8 @@ def maps(draw: st.DrawFn) -> tuple[Map, list[str]]:
             if websocket
             else st.sampled_from([None, ["GET"], ["POST"], ["PUT", "DELETE"]])
         )
-        extra: dict[str, t.Any] = {}
-        flavour = draw(st.integers(0, 9))
-        if flavour == 0:
-            extra["strict_slashes"] = False
-        elif flavour == 1:
-            extra["merge_slashes"] = False
-        elif flavour == 2:
-            extra["redirect_to"] = "/elsewhere"
-        elif flavour == 3:
-            extra["build_only"] = True
-        elif flavour == 4:
-            extra["subdomain"] = "api"
-        elif flavour == 5:
-            extra["alias"] = True
-        elif flavour == 6 and "<" not in rule:
+        extra = draw(rule_options())
+        if not extra and "<" not in rule and draw(st.integers(0, 5)) == 0:
             extra["defaults"] = {"d": 1}
         url_map.add(Rule(rule, endpoint=f"e{index}", methods=methods, websocket=websocket, **extra))
     return url_map, rules
@@ -559,15 +531,8 @@ def paths(draw: st.DrawFn, rules: list[str]) -> str:
         segments = draw(st.lists(st.sampled_from([*STATIC_WORDS, *SAMPLES, "%", "é/"]), max_size=4))
         return "/" + "/".join(segments)
     rule = draw(st.sampled_from(rules))
-    path = ""
-    pos = 0
-    while pos < len(rule):
-        if rule[pos] == "<":
-            pos = rule.index(">", pos) + 1
-            path += draw(st.sampled_from(SAMPLES))
-        else:
-            path += rule[pos]
-            pos += 1
+    values = [draw(st.sampled_from(SAMPLES)) for _ in range(rule.count("<"))]
+    path = fill(rule, iter(values))
     change = draw(st.integers(0, 6))
     if change == 1:
         path = path[:-1] if path.endswith("/") and len(path) > 1 else path + "/"
